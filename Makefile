@@ -1,0 +1,49 @@
+# One command per chore; CI runs the same ones (.ci/run -> make test).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: install up test unit integration check lint format bench schemas clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	bash scripts/ensure-system-deps
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+up: install  ## the whole system: Kafka, PostgreSQL, simulator, streams, API (Ctrl-C stops)
+	$(BIN)/darkhorses up
+
+test: check  ## lint, types, then unit and integration tests on a real Kafka and PostgreSQL
+	$(BIN)/pytest
+
+unit: install
+	$(BIN)/pytest tests/unit
+
+integration: install
+	$(BIN)/pytest tests/integration
+
+check: install  ## ruff (lint and format) and mypy strict
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install  ## benchmarks; figures in bench/results/latest.json
+	$(BIN)/python -m bench
+
+schemas: install  ## regenerate the checked-in JSON Schemas
+	$(BIN)/darkhorses schemas export
+
+clean:
+	-$(BIN)/darkhorses kafka stop
+	-$(BIN)/darkhorses db stop
+	rm -rf .cache tests/artifacts .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""The FastAPI service: REST over PostgreSQL, websocket odds streams fed from Kafka."""

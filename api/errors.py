@@ -1,0 +1,53 @@
+"""The API's error tree and its single mapping to HTTP.
+
+    ApiError
+     └── NotFoundError (404)
+
+Every error body is `{"error": {"code": ..., "message": ..., "detail": ...}}`; validation errors
+are 422 naming the bad field. No stack trace ever reaches a client.
+"""
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+
+class ApiError(Exception):
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, **detail: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.detail = detail
+
+
+class NotFoundError(ApiError):
+    status_code = 404
+    code = "not_found"
+
+
+def error_body(code: str, message: str, detail: Any = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "detail": detail}}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def on_api_error(request: Request, error: ApiError) -> JSONResponse:
+        return JSONResponse(
+            error_body(error.code, error.message, error.detail or None),
+            status_code=error.status_code,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def on_validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+            for e in error.errors()
+        ]
+        fields = ", ".join(p["field"] for p in problems)
+        return JSONResponse(
+            error_body("invalid_request", f"invalid value for {fields}", problems), status_code=422
+        )

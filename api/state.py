@@ -1,0 +1,31 @@
+"""What the lifespan owns and every request can reach, typed."""
+
+from dataclasses import dataclass
+from typing import Annotated
+
+import asyncpg
+from fastapi import Depends, Request, WebSocket
+
+from api.fanout import OddsFanout
+from api.settings import ApiSettings
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    settings: ApiSettings
+    pool: asyncpg.Pool
+    fanout: OddsFanout
+
+
+def _from_request(request: Request) -> State:
+    state: State = request.state.state
+    return state
+
+
+def _from_websocket(websocket: WebSocket) -> State:
+    state: State = websocket.state.state
+    return state
+
+
+AppState = Annotated[State, Depends(_from_request)]
+WsState = Annotated[State, Depends(_from_websocket)]

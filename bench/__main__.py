@@ -1,0 +1,8 @@
+"""`python -m bench`: run every benchmark in turn."""
+
+from bench import slice as slice_bench
+
+BENCHMARKS = (slice_bench.main,)
+
+for benchmark in BENCHMARKS:
+    benchmark()

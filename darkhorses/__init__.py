@@ -1,0 +1,1 @@
+"""DarkHorses platform glue: connection settings, local infrastructure, migrations and the CLI."""

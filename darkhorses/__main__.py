@@ -1,0 +1,3 @@
+from darkhorses.cli import app
+
+app(prog_name="darkhorses")

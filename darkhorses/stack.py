@@ -1,0 +1,100 @@
+"""`darkhorses up`: the whole system as child processes, stopped together on Ctrl-C.
+
+The local broker and database are started (and later stopped) only when `KAFKA_BOOTSTRAP_SERVERS`
+and `DATABASE_URL` are not set; otherwise the stack uses the servers they name.
+"""
+
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from types import FrameType
+
+from darkhorses.infra.kafka import KafkaBroker, ensure_topics, wait_until_ready
+from darkhorses.infra.postgres import PostgresServer
+from darkhorses.migrate import migrate
+from darkhorses.settings import ConnectionSettings, LocalInfraSettings
+
+log = logging.getLogger(__name__)
+
+
+def _runtime(*args: str) -> list[str]:
+    return [sys.executable, "-m", "darkhorses", *args]
+
+
+def run_stack(compression: float = 1.0) -> int:
+    infra = LocalInfraSettings()
+    broker = None if "KAFKA_BOOTSTRAP_SERVERS" in os.environ else KafkaBroker(infra)
+    database = None if "DATABASE_URL" in os.environ else PostgresServer(infra)
+    env = dict(os.environ)
+    if broker is not None:
+        env["KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap
+    if database is not None:
+        env["DATABASE_URL"] = database.url
+    env["DARKHORSES_SIM_COMPRESSION"] = str(compression)
+    children: list[subprocess.Popen[bytes]] = []
+    stopping = False
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        if database is not None:
+            database.start()
+        if broker is not None:
+            broker.start()
+        settings = ConnectionSettings(
+            KAFKA_BOOTSTRAP_SERVERS=env["KAFKA_BOOTSTRAP_SERVERS"], DATABASE_URL=env["DATABASE_URL"]
+        )
+        asyncio.run(_prepare(settings))
+        for args in (("api",), ("streams",), ("produce", "simulate")):
+            children.append(subprocess.Popen(_runtime(*args), env=env))
+        api = ApiAddress(env)
+        log.info("DarkHorses is up: API and dashboard on %s (Ctrl-C stops everything)", api.url)
+        while not stopping:
+            for child in children:
+                if child.poll() is not None:
+                    log.error("%s exited with %s; stopping", child.args, child.returncode)
+                    stopping = True
+            time.sleep(0.2)
+        return 0
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _stop_children(children)
+        if broker is not None:
+            broker.stop()
+        if database is not None:
+            database.stop()
+        log.info("DarkHorses stopped")
+
+
+class ApiAddress:
+    def __init__(self, env: dict[str, str]) -> None:
+        host = env.get("DARKHORSES_API_HOST", "127.0.0.1")
+        port = env.get("DARKHORSES_API_PORT", "8000")
+        self.url = f"http://{host}:{port}"
+
+
+async def _prepare(settings: ConnectionSettings) -> None:
+    await wait_until_ready(settings.kafka_bootstrap_servers)
+    await ensure_topics(settings.kafka_bootstrap_servers)
+    await migrate(settings.database_url)
+
+
+def _stop_children(children: list[subprocess.Popen[bytes]]) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 20
+    for child in children:
+        try:
+            child.wait(timeout=max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()

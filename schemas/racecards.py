@@ -1,0 +1,47 @@
+"""Racecards: a race and its runners, as declared before the off."""
+
+from datetime import date
+from decimal import Decimal
+
+from pydantic import Field
+
+from schemas.base import Event, Model, UtcDatetime
+
+
+class Runner(Model):
+    horse_id: str = Field(min_length=1)
+    horse: str
+    number: int | None = None
+    draw: int | None = None
+    age: int | None = None
+    weight_lbs: int | None = None
+    jockey_id: str | None = None
+    jockey: str | None = None
+    trainer_id: str | None = None
+    trainer: str | None = None
+    owner_id: str | None = None
+    owner: str | None = None
+    sire_id: str | None = None
+    dam_id: str | None = None
+    damsire_id: str | None = None
+    non_runner: bool = False
+
+
+class Racecard(Event):
+    """A race card; republished whenever the race or its runners change (e.g. a non-runner)."""
+
+    race_id: str = Field(min_length=1)
+    course_id: str = Field(min_length=1)
+    course: str
+    region: str = Field(description="Upper-case region code, e.g. GB, IRE.")
+    race_date: date
+    off_dt: UtcDatetime
+    race_name: str
+    race_type: str | None = None
+    race_class: str | None = None
+    distance_f: Decimal | None = None
+    going: str | None = None
+    surface: str | None = None
+    field_size: int | None = None
+    is_abandoned: bool = False
+    runners: tuple[Runner, ...]

@@ -1,0 +1,29 @@
+"""Results: finishing order, starting prices and distances once a race is run."""
+
+from decimal import Decimal
+
+from pydantic import Field
+
+from schemas.base import Event, Model, UtcDatetime
+
+
+class RunnerResult(Model):
+    horse_id: str = Field(min_length=1)
+    horse: str
+    position: str = Field(description="'1', '2', ... or a code such as PU, F, UR, BD, DSQ.")
+    finished: int | None = Field(default=None, ge=1, description="Numeric place, if it finished.")
+    sp_decimal: Decimal | None = Field(default=None, gt=1)
+    sp: str | None = Field(default=None, description="Industry SP as quoted, e.g. '13/8F'.")
+    sp_favourite: bool = False
+    beaten_lengths: Decimal | None = None
+    weight_lbs: int | None = None
+    jockey_id: str | None = None
+    trainer_id: str | None = None
+
+
+class Result(Event):
+    race_id: str = Field(min_length=1)
+    off_dt: UtcDatetime
+    course_id: str | None = None
+    region: str | None = None
+    runners: tuple[RunnerResult, ...]

@@ -1,0 +1,16 @@
+"""Producer fetch statistics: one event per polling cycle."""
+
+from pydantic import Field, NonNegativeFloat, NonNegativeInt
+
+from schemas.base import Event
+
+
+class FetchStats(Event):
+    producer: str = Field(min_length=1)
+    races: NonNegativeInt
+    runners: NonNegativeInt
+    bookmakers: NonNegativeInt
+    prices: NonNegativeInt
+    unpriced: NonNegativeInt
+    errors: NonNegativeInt
+    duration_s: NonNegativeFloat

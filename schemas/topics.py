@@ -1,0 +1,122 @@
+"""The topic registry: every Kafka topic, its event model, key and retention policy.
+
+Keys are `race_id` for race events so that one race's events share a partition and stay in
+order. "Latest" topics are compacted (a new consumer reads the current state of every key);
+history topics are retained by time.
+"""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from schemas.base import Model
+from schemas.deadletter import DeadLetter
+from schemas.market import MarketState
+from schemas.odds import OddsSnapshot
+from schemas.racecards import Racecard
+from schemas.results import Result
+from schemas.stats import FetchStats
+
+DAY_MS = 24 * 60 * 60 * 1000
+
+
+class Cleanup(StrEnum):
+    COMPACT = "compact"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    name: str
+    model: type[Model]
+    key: str
+    partitions: int
+    cleanup: Cleanup
+    retention_ms: int | None = None
+    description: str = ""
+
+    @property
+    def configs(self) -> dict[str, str]:
+        """Broker-side topic configs for creating the topic."""
+        configs = {"cleanup.policy": self.cleanup.value}
+        if self.retention_ms is not None:
+            configs["retention.ms"] = str(self.retention_ms)
+        return configs
+
+
+ODDS_LIVE = Topic(
+    "racing.odds.live.v1",
+    OddsSnapshot,
+    key="race_id",
+    partitions=6,
+    cleanup=Cleanup.DELETE,
+    retention_ms=7 * DAY_MS,
+    description="Every live price change, one race x bookmaker per event.",
+)
+ODDS_HISTORICAL = Topic(
+    "racing.odds.historical.v1",
+    OddsSnapshot,
+    key="race_id",
+    partitions=3,
+    cleanup=Cleanup.DELETE,
+    retention_ms=30 * DAY_MS,
+    description="Pre-race prices of past races from the historical backfill.",
+)
+RACECARDS = Topic(
+    "racing.racecards.v1",
+    Racecard,
+    key="race_id",
+    partitions=3,
+    cleanup=Cleanup.COMPACT,
+    description="Latest card per race, with runners and non-runners.",
+)
+MARKET_STATE = Topic(
+    "racing.market.state.v1",
+    MarketState,
+    key="race_id",
+    partitions=3,
+    cleanup=Cleanup.COMPACT,
+    description="Latest market status per race (open, suspended, off, abandoned, result).",
+)
+RESULTS = Topic(
+    "racing.results.v1",
+    Result,
+    key="race_id",
+    partitions=3,
+    cleanup=Cleanup.COMPACT,
+    description="Official result per race.",
+)
+FETCH_STATS = Topic(
+    "racing.fetch.stats.v1",
+    FetchStats,
+    key="producer",
+    partitions=1,
+    cleanup=Cleanup.DELETE,
+    retention_ms=30 * DAY_MS,
+    description="One event per producer polling cycle.",
+)
+DEAD_LETTERS = Topic(
+    "racing.deadletter.v1",
+    DeadLetter,
+    key="topic",
+    partitions=1,
+    cleanup=Cleanup.DELETE,
+    retention_ms=30 * DAY_MS,
+    description="Events a consumer rejected, with the reason.",
+)
+
+ALL_TOPICS: tuple[Topic, ...] = (
+    ODDS_LIVE,
+    ODDS_HISTORICAL,
+    RACECARDS,
+    MARKET_STATE,
+    RESULTS,
+    FETCH_STATS,
+    DEAD_LETTERS,
+)
+
+
+def topic_named(name: str) -> Topic:
+    for topic in ALL_TOPICS:
+        if topic.name == name:
+            return topic
+    raise KeyError(f"unknown topic {name!r}; known: {', '.join(t.name for t in ALL_TOPICS)}")

@@ -1,0 +1,1 @@
+"""Faust stream processors: market state in tables, sinks into PostgreSQL."""
