@@ -36,12 +36,13 @@ class BenchInfra:
 @contextmanager
 def bench_infra() -> Iterator[BenchInfra]:
     """A fresh broker and database for one benchmark run, stopped afterwards."""
+    port_base = int(os.environ.get("DARKHORSES_BENCH_PORT_BASE", "39000"))
     settings = LocalInfraSettings(
         home=ROOT / ".cache" / "bench",
-        kafka_port=39092,
-        kafka_controller_port=39093,
+        kafka_port=port_base + 92,
+        kafka_controller_port=port_base + 93,
         kafka_heap="1g",
-        postgres_port=35432,
+        postgres_port=port_base + 432,
     )
     broker, postgres = KafkaBroker(settings), PostgresServer(settings)
     broker.wipe()

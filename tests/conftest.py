@@ -39,14 +39,18 @@ class Infra:
         return env
 
 
+# Several checkouts on one machine can test at once, each with its own port base.
+PORT_BASE = int(os.environ.get("DARKHORSES_TEST_PORT_BASE", "29000"))
+
+
 @pytest.fixture(scope="session")
 def infra() -> Iterator[Infra]:
     settings = LocalInfraSettings(
         home=ROOT / ".cache" / "test",
-        kafka_port=29092,
-        kafka_controller_port=29093,
+        kafka_port=PORT_BASE + 92,
+        kafka_controller_port=PORT_BASE + 93,
         kafka_heap="512m",
-        postgres_port=25432,
+        postgres_port=PORT_BASE + 432,
     )
     broker, postgres = KafkaBroker(settings), PostgresServer(settings)
     broker.wipe()
