@@ -3,10 +3,14 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import asyncpg
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
 
-from api import errors, odds, stream
+from api import errors, observability, odds, stream
+from api.access import AccessControl
+from api.caching import ETagMiddleware
+from api.database import open_pool
 from api.fanout import OddsFanout
 from api.settings import ApiSettings
 from api.state import AppState, State
@@ -16,10 +20,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, State]]:
         fanout = OddsFanout(settings.kafka_bootstrap_servers, settings.client_queue_size)
-        async with (
-            asyncpg.create_pool(settings.database_url, min_size=1, max_size=10) as pool,
-            fanout.running(),
-        ):
+        async with open_pool(settings) as pool, fanout.running():
             yield {"state": State(settings=settings, pool=pool, fanout=fanout)}
 
     app = FastAPI(
@@ -29,6 +30,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
+    app.include_router(observability.router)
     app.include_router(odds.router)
     app.include_router(stream.router)
 
@@ -37,4 +39,16 @@ def create_app(settings: ApiSettings) -> FastAPI:
         """Liveness, and whether the live stream's Kafka fan-out is consuming."""
         return {"status": "ok", "stream": "ready" if state.fanout.ready.is_set() else "starting"}
 
+    # Outermost last: metrics see everything, access control runs before any route work.
+    app.add_middleware(ETagMiddleware)
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(AccessControl, settings=settings)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET"],
+        allow_headers=["X-API-Key", "Authorization", "If-None-Match"],
+        expose_headers=["ETag", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"],
+    )
+    app.add_middleware(observability.RequestMetrics)
     return app

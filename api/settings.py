@@ -18,3 +18,19 @@ class ApiSettings(ConnectionSettings):
         ge=1,
         description="Frames buffered per websocket client before it is closed.",
     )
+    auth_required: bool = Field(
+        default=False, description="Require an API key on /v1 (off for local use)."
+    )
+    anonymous_rate_limit_per_min: int = Field(
+        default=6000, ge=1, description="Per-address limit for requests without a key."
+    )
+    cors_origins: list[str] = Field(
+        default=["http://127.0.0.1:8000", "http://localhost:8000"],
+        description="Browser origins allowed to call the API (JSON list).",
+    )
+    api_key_cache_s: float = Field(
+        default=5.0, ge=0, description="How long a key lookup is cached (revocation delay)."
+    )
+    read_only_role: str | None = Field(
+        default="darkhorses_reader", description="Database role every API connection runs as."
+    )

@@ -15,9 +15,10 @@ db_app = typer.Typer(help="PostgreSQL: the local embedded server and migrations.
 topics_app = typer.Typer(help="Kafka topics from the registry in schemas/topics.py.")
 schemas_app = typer.Typer(help="The event contract's JSON Schema files.")
 produce_app = typer.Typer(help="Producers: publish events onto Kafka.")
+apikey_app = typer.Typer(help="API keys: create, list and revoke (stored hashed).")
 for sub, name in (
     (kafka_app, "kafka"), (db_app, "db"), (topics_app, "topics"),
-    (schemas_app, "schemas"), (produce_app, "produce"),
+    (schemas_app, "schemas"), (produce_app, "produce"), (apikey_app, "apikey"),
 ):  # fmt: skip
     app.add_typer(sub, name=name, no_args_is_help=True)
 
@@ -95,6 +96,37 @@ def schemas_export() -> None:
 
     for path in write_schemas():
         typer.echo(f"wrote {path}")
+
+
+@apikey_app.command("create")
+def apikey_create(
+    name: Annotated[str, typer.Option(help="Who the key is for.")],
+    rate_limit: Annotated[int, typer.Option(min=1, help="Requests per minute.")] = 600,
+) -> None:
+    """Create a key; it is printed once and only its hash is stored."""
+    from darkhorses.apikeys import create_key
+
+    key_id, key = asyncio.run(create_key(ConnectionSettings().database_url, name, rate_limit))
+    typer.echo(f"id: {key_id}\nkey: {key}")
+
+
+@apikey_app.command("list")
+def apikey_list() -> None:
+    from darkhorses.apikeys import list_keys
+
+    for key in asyncio.run(list_keys(ConnectionSettings().database_url)):
+        status = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
+        typer.echo(f"{key.id}  {key.name}  {key.rate_limit_per_min}/min  {status}")
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(key_id: Annotated[str, typer.Argument(help="The key's id.")]) -> None:
+    from darkhorses.apikeys import revoke_key
+
+    if not asyncio.run(revoke_key(ConnectionSettings().database_url, key_id)):
+        typer.echo(f"no active key with id {key_id}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"revoked {key_id}")
 
 
 # -- runtimes ---------------------------------------------------------------------------------

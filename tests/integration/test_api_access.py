@@ -1,0 +1,128 @@
+"""Access control, caching and operations endpoints of a real API process."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from api.database import open_pool
+from api.settings import ApiSettings
+from darkhorses.apikeys import create_key, revoke_key
+from tests.conftest import ApiProcess, Infra, free_port, start_runtime, wait_for_ready
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def secured_api(infra: Infra, artifacts: Path) -> Iterator[ApiProcess]:
+    port = free_port()
+    env = infra.env(
+        DARKHORSES_API_PORT=str(port),
+        DARKHORSES_API_AUTH_REQUIRED="true",
+        DARKHORSES_API_API_KEY_CACHE_S="0",
+        DARKHORSES_API_CORS_ORIGINS='["https://app.example"]',
+    )
+    runtime = start_runtime(["api"], env, artifacts / f"api-secured-{port}.log")
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_ready(base_url, runtime)
+        yield ApiProcess(runtime, base_url)
+    finally:
+        runtime.stop()
+
+
+@pytest.fixture
+async def seeded_race(db: asyncpg.Connection) -> str:
+    await db.execute(
+        """INSERT INTO odds_latest (race_id, horse_id, bookmaker_id, bookmaker, price_decimal,
+               price_fractional, source, source_time, ingest_time, event_id)
+           VALUES ('rac_access', 'hrs_1', 'bet365', 'Bet365', 3.5, '5/2', 'simulator',
+                   now(), now(), 'evt_access')
+           ON CONFLICT DO NOTHING"""
+    )
+    return "rac_access"
+
+
+async def test_keys_are_required_checked_and_revocable(
+    infra: Infra, secured_api: ApiProcess, seeded_race: str
+) -> None:
+    url = f"/v1/races/{seeded_race}/odds"
+    key_id, key = await create_key(infra.database_url, "tests", rate_limit_per_min=100)
+    async with httpx.AsyncClient(base_url=secured_api.base_url) as client:
+        missing = await client.get(url)
+        assert missing.status_code == 401
+        assert missing.json()["error"]["code"] == "missing_api_key"
+        wrong = await client.get(url, headers={"X-API-Key": "dh_nope"})
+        assert wrong.json()["error"]["code"] == "invalid_api_key"
+        ok = await client.get(url, headers={"X-API-Key": key})
+        assert ok.status_code == 200
+        assert ok.headers["x-ratelimit-limit"] == "100"
+        bearer = await client.get(url, headers={"Authorization": f"Bearer {key}"})
+        assert bearer.status_code == 200
+        assert int(bearer.headers["x-ratelimit-remaining"]) < int(
+            ok.headers["x-ratelimit-remaining"]
+        )
+        assert await revoke_key(infra.database_url, key_id)
+        revoked = await client.get(url, headers={"X-API-Key": key})
+        assert revoked.status_code == 401
+        health = await client.get("/health")
+        assert health.status_code == 200
+
+
+async def test_rate_limit_answers_429_with_retry_after(
+    infra: Infra, secured_api: ApiProcess, seeded_race: str
+) -> None:
+    _, key = await create_key(infra.database_url, "tiny", rate_limit_per_min=3)
+    async with httpx.AsyncClient(
+        base_url=secured_api.base_url, headers={"X-API-Key": key}
+    ) as client:
+        statuses = [
+            (await client.get(f"/v1/races/{seeded_race}/odds")).status_code for _ in range(4)
+        ]
+        assert statuses == [200, 200, 200, 429]
+        limited = await client.get(f"/v1/races/{seeded_race}/odds")
+        assert limited.json()["error"]["code"] == "rate_limited"
+        assert 0 < int(limited.headers["retry-after"]) <= 60
+        assert limited.headers["x-ratelimit-remaining"] == "0"
+
+
+async def test_etag_revalidation_gzip_and_cors(
+    infra: Infra, secured_api: ApiProcess, seeded_race: str
+) -> None:
+    _, key = await create_key(infra.database_url, "cache", rate_limit_per_min=100)
+    headers = {"X-API-Key": key, "Origin": "https://app.example"}
+    async with httpx.AsyncClient(base_url=secured_api.base_url, headers=headers) as client:
+        first = await client.get(f"/v1/races/{seeded_race}/odds")
+        etag = first.headers["etag"]
+        assert first.headers["access-control-allow-origin"] == "https://app.example"
+        again = await client.get(f"/v1/races/{seeded_race}/odds", headers={"If-None-Match": etag})
+        assert again.status_code == 304
+        assert again.content == b""
+        other = await client.get(
+            f"/v1/races/{seeded_race}/odds", headers={"Origin": "https://evil.example"}
+        )
+        assert "access-control-allow-origin" not in other.headers
+        openapi = await client.get("/openapi.json", headers={"Accept-Encoding": "gzip"})
+        assert openapi.headers["content-encoding"] == "gzip"
+
+
+async def test_ready_and_metrics(secured_api: ApiProcess) -> None:
+    async with httpx.AsyncClient(base_url=secured_api.base_url) as client:
+        ready = await client.get("/ready")
+        assert ready.status_code == 200
+        assert ready.json() == {"status": "ready", "checks": {"database": "ok", "kafka": "ok"}}
+        await client.get("/v1/races/x/odds")
+        metrics = await client.get("/metrics")
+        assert 'darkhorses_api_requests_total{method="GET",route="/ready",status="200"}' in (
+            metrics.text
+        )
+
+
+async def test_the_api_pool_is_read_only(infra: Infra) -> None:
+    settings = ApiSettings(DATABASE_URL=infra.database_url)
+    async with open_pool(settings) as pool:
+        assert await pool.fetchval("SELECT current_user") == "darkhorses_reader"
+        with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
+            await pool.execute("DELETE FROM odds_latest")
