@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 
-from api import errors, observability, odds, stream
+from api import dashboard, errors, observability, odds, stream
 from api.access import AccessControl
 from api.caching import ETagMiddleware
 from api.database import open_pool
@@ -33,6 +33,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(observability.router)
     app.include_router(odds.router)
     app.include_router(stream.router)
+    dashboard.install(app)
 
     @app.get("/health", tags=["health"])
     async def health(state: AppState) -> dict[str, str]:

@@ -1,7 +1,8 @@
 """The API's error tree and its single mapping to HTTP.
 
     ApiError
-     └── NotFoundError (404)
+     ├── NotFoundError (404)
+     └── InvalidParameterError (422, names the field)
 
 Every error body is `{"error": {"code": ..., "message": ..., "detail": ...}}`; validation errors
 are 422 naming the bad field. No stack trace ever reaches a client.
@@ -29,6 +30,15 @@ class NotFoundError(ApiError):
     code = "not_found"
 
 
+class InvalidParameterError(ApiError):
+    status_code = 422
+    code = "invalid_request"
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.problems = [{"field": f"query.{field}", "message": message}]
+
+
 def error_body(code: str, message: str, detail: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "detail": detail}}
 
@@ -36,9 +46,9 @@ def error_body(code: str, message: str, detail: Any = None) -> dict[str, Any]:
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def on_api_error(request: Request, error: ApiError) -> JSONResponse:
+        detail = getattr(error, "problems", None) or error.detail or None
         return JSONResponse(
-            error_body(error.code, error.message, error.detail or None),
-            status_code=error.status_code,
+            error_body(error.code, error.message, detail), status_code=error.status_code
         )
 
     @app.exception_handler(RequestValidationError)

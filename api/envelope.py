@@ -1,0 +1,57 @@
+"""One response style for every endpoint: `{"data": ..., "meta": ...}`.
+
+Lists are paginated with `limit`/`offset` and report the `total` matching rows; sorting is a
+field name, `-` for descending, checked against each endpoint's allowed fields (422 otherwise).
+"""
+
+from dataclasses import dataclass
+from typing import Annotated, Generic, TypeVar
+
+from fastapi import Query
+from pydantic import BaseModel, Field
+
+from api.errors import InvalidParameterError
+
+T = TypeVar("T")
+
+
+class PageMeta(BaseModel):
+    total: int = Field(description="Rows matching the filters, over all pages.")
+    limit: int
+    offset: int
+    sort: str | None = None
+
+
+class Page(BaseModel, Generic[T]):
+    data: list[T]
+    meta: PageMeta
+
+
+class Item(BaseModel, Generic[T]):
+    data: T
+
+
+@dataclass(frozen=True, slots=True)
+class Paging:
+    limit: int
+    offset: int
+
+
+def paging(
+    limit: Annotated[int, Query(ge=1, le=500, description="Page size.")] = 50,
+    offset: Annotated[int, Query(ge=0, description="Rows to skip.")] = 0,
+) -> Paging:
+    return Paging(limit, offset)
+
+
+def order_by(sort: str | None, allowed: dict[str, str], default: str) -> str:
+    """SQL ORDER BY text for `sort` (e.g. `-name`), mapping public names to columns."""
+    key = sort or default
+    descending = key.startswith("-")
+    column = allowed.get(key.removeprefix("-"))
+    if column is None:
+        choices = ", ".join(sorted(allowed))
+        raise InvalidParameterError(
+            f"cannot sort by {key!r}; choose one of {choices} (prefix - to reverse)", field="sort"
+        )
+    return f"{column} {'DESC' if descending else 'ASC'} NULLS LAST"
