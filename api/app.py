@@ -7,11 +7,23 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 
-from api import dashboard, errors, observability, odds, stream
+from api import (
+    book,
+    dashboard,
+    errors,
+    historical,
+    observability,
+    odds,
+    races,
+    reference,
+    statistics,
+    stream,
+)
 from api.access import AccessControl
 from api.caching import ETagMiddleware
 from api.database import open_pool
 from api.fanout import OddsFanout
+from api.kafka_health import KafkaHealth, live_topics
 from api.settings import ApiSettings
 from api.state import AppState, State
 
@@ -20,8 +32,11 @@ def create_app(settings: ApiSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, State]]:
         fanout = OddsFanout(settings.kafka_bootstrap_servers, settings.client_queue_size)
-        async with open_pool(settings) as pool, fanout.running():
-            yield {"state": State(settings=settings, pool=pool, fanout=fanout)}
+        health = KafkaHealth(
+            settings.kafka_bootstrap_servers, settings.streams_group_id, live_topics()
+        )
+        async with open_pool(settings) as pool, fanout.running(), health.open():
+            yield {"state": State(settings=settings, pool=pool, fanout=fanout, kafka_health=health)}
 
     app = FastAPI(
         title="DarkHorses API",
@@ -32,6 +47,11 @@ def create_app(settings: ApiSettings) -> FastAPI:
     errors.install(app)
     app.include_router(observability.router)
     app.include_router(odds.router)
+    app.include_router(races.router)
+    app.include_router(book.router)
+    app.include_router(historical.router)
+    app.include_router(statistics.router)
+    app.include_router(reference.router)
     app.include_router(stream.router)
     dashboard.install(app)
 

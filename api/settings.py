@@ -31,6 +31,9 @@ class ApiSettings(ConnectionSettings):
     api_key_cache_s: float = Field(
         default=5.0, ge=0, description="How long a key lookup is cached (revocation delay)."
     )
+    streams_group_id: str = Field(
+        default="darkhorses-streams", description="Consumer group whose lag /v1/statistics reports."
+    )
     read_only_role: str | None = Field(
         default="darkhorses_reader", description="Database role every API connection runs as."
     )

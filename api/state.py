@@ -7,6 +7,7 @@ import asyncpg
 from fastapi import Depends, Request, WebSocket
 
 from api.fanout import OddsFanout
+from api.kafka_health import KafkaHealth
 from api.settings import ApiSettings
 
 
@@ -15,6 +16,7 @@ class State:
     settings: ApiSettings
     pool: asyncpg.Pool
     fanout: OddsFanout
+    kafka_health: KafkaHealth
 
 
 def _from_request(request: Request) -> State:

@@ -1,0 +1,437 @@
+"""REST: a race's book — live or at a point in time — price histories, analytics and movers."""
+
+import statistics
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any
+
+import asyncpg
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+
+from api.caching import cache_for
+from api.envelope import Item, Page, PageMeta
+from api.errors import InvalidParameterError, NotFoundError
+from api.races import RaceSummary, load_race
+from api.state import AppState
+
+router = APIRouter(prefix="/v1", tags=["odds"])
+
+
+class OddsFormat(StrEnum):
+    DECIMAL = "decimal"
+    FRACTIONAL = "fractional"
+    PROBABILITY = "probability"
+
+
+class Quote(BaseModel):
+    decimal: Decimal | None = Field(description="Decimal odds; null when quoted unpriced (SP).")
+    fractional: str | None
+    probability: float | None = Field(description="Implied probability, 1 / decimal.")
+    display: str = Field(description="The price in the requested odds_format.")
+    ew_places: int | None
+    ew_denom: int | None
+    source_time: datetime
+
+
+class BookRunner(BaseModel):
+    horse_id: str
+    horse: str
+    number: int | None
+    non_runner: bool
+    best_price: Decimal | None = Field(description="The highest decimal price on offer.")
+    best_books: list[str] = Field(description="Every bookmaker offering the best price.")
+    consensus_price: Decimal | None = Field(description="Median price across bookmakers.")
+    implied_probability: float | None
+    fair_probability: float | None = Field(description="Margin removed (Shin where available).")
+    move_since_open: float | None = None
+    move_5m: float | None = None
+    move_15m: float | None = None
+    move_60m: float | None = None
+    steamer: bool = False
+    drifter: bool = False
+    prices: dict[str, Quote] = Field(description="Quotes by bookmaker id.")
+
+
+class BookColumn(BaseModel):
+    bookmaker_id: str
+    bookmaker: str
+    type: str | None
+    last_update: datetime | None
+    book_percent: float | None
+    runners_priced: int
+
+
+class MarketSummary(BaseModel):
+    best_book_percent: float | None
+    books_priced: int
+    runners_priced: int
+    update_rate_per_min: float | None
+    stalest_bookmaker_id: str | None
+
+
+class Book(BaseModel):
+    race: RaceSummary
+    odds_format: OddsFormat
+    at: datetime | None = Field(description="The instant shown; null for the live book.")
+    previous_change: datetime | None = Field(description="Latest price change at or before `at`.")
+    next_change: datetime | None = Field(description="First price change after `at`.")
+    bookmakers: list[BookColumn]
+    runners: list[BookRunner]
+    analytics: MarketSummary
+
+
+def display(decimal: Decimal | None, fractional: str | None, odds_format: OddsFormat) -> str:
+    if decimal is None:
+        return "SP"
+    if odds_format is OddsFormat.FRACTIONAL and fractional:
+        return fractional
+    if odds_format is OddsFormat.PROBABILITY:
+        return f"{1 / float(decimal):.4f}"
+    return f"{decimal.normalize():f}" if decimal == decimal.to_integral() else f"{decimal:.2f}"
+
+
+def _quote(row: asyncpg.Record, odds_format: OddsFormat) -> Quote:
+    decimal = row["price_decimal"]
+    return Quote(
+        decimal=decimal,
+        fractional=row["price_fractional"],
+        probability=None if decimal is None else round(1 / float(decimal), 6),
+        display=display(decimal, row["price_fractional"], odds_format),
+        ew_places=row["ew_places"],
+        ew_denom=row["ew_denom"],
+        source_time=row["source_time"],
+    )
+
+
+def _market_from_quotes(prices: dict[str, Quote]) -> dict[str, Any]:
+    """Best price and books, consensus and implied probability from a runner's quotes."""
+    priced = {book: q.decimal for book, q in prices.items() if q.decimal is not None}
+    if not priced:
+        return {"best_price": None, "best_books": [], "consensus_price": None}
+    best = max(priced.values())
+    consensus = Decimal(str(statistics.median(priced.values())))
+    return {
+        "best_price": best,
+        "best_books": sorted(b for b, p in priced.items() if p == best),
+        "consensus_price": consensus.quantize(Decimal("0.0001")),
+        "implied_probability": round(1 / float(consensus), 6),
+    }
+
+
+@router.get(
+    "/races/{race_id}/book", response_model=Item[Book], dependencies=[Depends(cache_for(1))]
+)
+async def race_book(
+    state: AppState,
+    race_id: str,
+    odds_format: Annotated[OddsFormat, Query()] = OddsFormat.DECIMAL,
+    at: Annotated[
+        datetime | None, Query(description="Show the book as it was at this instant.")
+    ] = None,
+) -> Item[Book]:
+    """Every runner x bookmaker with best price and analytics; `at` gives a past book."""
+    if at is not None and at.tzinfo is None:
+        raise InvalidParameterError("`at` needs a timezone, e.g. 2026-11-28T14:00:00Z", field="at")
+    race = await load_race(state.pool, race_id)
+    pool = state.pool
+    runners = await pool.fetch(
+        "SELECT horse_id, horse, number, non_runner FROM runners WHERE race_id = $1 "
+        "ORDER BY number NULLS LAST, horse_id",
+        race_id,
+    )
+    if at is None:
+        quotes = await pool.fetch(
+            "SELECT horse_id, bookmaker_id, price_decimal, price_fractional, ew_places, ew_denom, "
+            "source_time FROM odds_latest WHERE race_id = $1",
+            race_id,
+        )
+        previous_change = next_change = None
+    else:
+        quotes = await pool.fetch(
+            "SELECT DISTINCT ON (horse_id, bookmaker_id) horse_id, bookmaker_id, price_decimal, "
+            "price_fractional, ew_places, ew_denom, source_time FROM odds_history "
+            "WHERE race_id = $1 AND source_time <= $2 "
+            "ORDER BY horse_id, bookmaker_id, source_time DESC",
+            race_id,
+            at,
+        )
+        previous_change = await pool.fetchval(
+            "SELECT max(source_time) FROM odds_history WHERE race_id = $1 AND source_time <= $2",
+            race_id,
+            at,
+        )
+        next_change = await pool.fetchval(
+            "SELECT min(source_time) FROM odds_history WHERE race_id = $1 AND source_time > $2",
+            race_id,
+            at,
+        )
+    by_runner: dict[str, dict[str, Quote]] = {}
+    for row in quotes:
+        by_runner.setdefault(row["horse_id"], {})[row["bookmaker_id"]] = _quote(row, odds_format)
+    analytics = {}
+    if at is None:
+        analytics = {
+            r["horse_id"]: r
+            for r in await pool.fetch("SELECT * FROM runner_analytics WHERE race_id = $1", race_id)
+        }
+    book_runners = [
+        _book_runner(
+            runner, by_runner.get(runner["horse_id"], {}), analytics.get(runner["horse_id"])
+        )
+        for runner in runners
+    ]
+    _add_proportional_fair(book_runners)
+    columns = await _columns(pool, race_id, quotes, at is None)
+    summary = await _market_summary(pool, race_id, book_runners, columns, live=at is None)
+    book = Book(
+        race=race,
+        odds_format=odds_format,
+        at=at,
+        previous_change=previous_change,
+        next_change=next_change,
+        bookmakers=columns,
+        runners=book_runners,
+        analytics=summary,
+    )
+    return Item[Book](data=book)
+
+
+def _book_runner(
+    runner: asyncpg.Record, prices: dict[str, Quote], analytics: asyncpg.Record | None
+) -> BookRunner:
+    fields: dict[str, Any] = _market_from_quotes(prices)
+    if analytics is not None:
+        fields.update(
+            best_price=analytics["best_price"],
+            best_books=list(analytics["best_books"]),
+            consensus_price=analytics["consensus_price"],
+            implied_probability=analytics["implied_probability"],
+            fair_probability=analytics["fair_shin"] or analytics["fair_power"],
+            move_since_open=analytics["move_since_open"],
+            move_5m=analytics["move_5m"],
+            move_15m=analytics["move_15m"],
+            move_60m=analytics["move_60m"],
+            steamer=analytics["steamer"],
+            drifter=analytics["drifter"],
+        )
+    return BookRunner(
+        horse_id=runner["horse_id"],
+        horse=runner["horse"],
+        number=runner["number"],
+        non_runner=runner["non_runner"],
+        prices=prices,
+        **fields,
+    )
+
+
+def _add_proportional_fair(runners: list[BookRunner]) -> None:
+    """Where the streams have no fair probability (past books), remove the margin proportionally."""
+    live = [r for r in runners if not r.non_runner and r.implied_probability]
+    total = sum(r.implied_probability or 0 for r in live)
+    for runner in live:
+        if runner.fair_probability is None and total > 0:
+            runner.fair_probability = round((runner.implied_probability or 0) / total, 6)
+
+
+async def _columns(
+    pool: asyncpg.Pool, race_id: str, quotes: list[asyncpg.Record], live: bool
+) -> list[BookColumn]:
+    names = {
+        r["bookmaker_id"]: (r["name"], r["type"])
+        for r in await pool.fetch("SELECT bookmaker_id, name, type FROM bookmakers")
+    }
+    percents = {}
+    if live:
+        percents = {
+            r["bookmaker_id"]: r["book_percent"]
+            for r in await pool.fetch(
+                "SELECT bookmaker_id, book_percent FROM race_book_analytics WHERE race_id = $1",
+                race_id,
+            )
+        }
+    latest: dict[str, datetime] = {}
+    priced: dict[str, int] = {}
+    implied: dict[str, float] = {}
+    for row in quotes:
+        book = row["bookmaker_id"]
+        latest[book] = max(latest.get(book, row["source_time"]), row["source_time"])
+        if row["price_decimal"] is not None:
+            priced[book] = priced.get(book, 0) + 1
+            implied[book] = implied.get(book, 0.0) + 1 / float(row["price_decimal"])
+    return [
+        BookColumn(
+            bookmaker_id=book,
+            bookmaker=names.get(book, (book, None))[0],
+            type=names.get(book, (book, None))[1],
+            last_update=latest[book],
+            book_percent=percents.get(book, round(implied.get(book, 0) * 100, 2) or None),
+            runners_priced=priced.get(book, 0),
+        )
+        for book in sorted(latest, key=lambda b: names.get(b, (b, None))[0].lower())
+    ]
+
+
+async def _market_summary(
+    pool: asyncpg.Pool,
+    race_id: str,
+    runners: list[BookRunner],
+    columns: list[BookColumn],
+    live: bool,
+) -> MarketSummary:
+    row = (
+        await pool.fetchrow("SELECT * FROM race_analytics WHERE race_id = $1", race_id)
+        if live
+        else None
+    )
+    if row is not None:
+        return MarketSummary(
+            best_book_percent=row["best_book_percent"],
+            books_priced=row["books_priced"],
+            runners_priced=row["runners_priced"],
+            update_rate_per_min=row["update_rate_per_min"],
+            stalest_bookmaker_id=row["stalest_bookmaker_id"],
+        )
+    best = [r.best_price for r in runners if not r.non_runner and r.best_price]
+    dated = [c for c in columns if c.last_update is not None]
+    stalest = min(dated, key=lambda c: c.last_update or c.bookmaker_id, default=None)
+    return MarketSummary(
+        best_book_percent=round(sum(100 / float(p) for p in best), 2) if best else None,
+        books_priced=sum(1 for c in columns if c.runners_priced),
+        runners_priced=len(best),
+        update_rate_per_min=None,
+        stalest_bookmaker_id=stalest.bookmaker_id if stalest else None,
+    )
+
+
+class PricePoint(BaseModel):
+    t: datetime = Field(description="Source time of the price (bucket end when downsampled).")
+    bookmaker_id: str
+    decimal: Decimal | None
+    fractional: str | None
+
+
+class PriceHistory(BaseModel):
+    race_id: str
+    horse_id: str
+    interval_s: int | None
+    points: list[PricePoint]
+
+
+@router.get(
+    "/races/{race_id}/runners/{horse_id}/history",
+    response_model=Item[PriceHistory],
+    dependencies=[Depends(cache_for(2))],
+)
+async def price_history(
+    state: AppState,
+    race_id: str,
+    horse_id: str,
+    bookmaker: Annotated[
+        list[str] | None, Query(description="Bookmaker ids; all if absent.")
+    ] = None,
+    start: Annotated[datetime | None, Query(alias="from")] = None,
+    end: Annotated[datetime | None, Query(alias="to")] = None,
+    interval_s: Annotated[
+        int | None, Query(ge=1, le=86_400, description="Downsample: last price per bucket.")
+    ] = None,
+) -> Item[PriceHistory]:
+    """A runner's price changes per bookmaker, oldest first, optionally downsampled."""
+    for name, value in (("from", start), ("to", end)):
+        if value is not None and value.tzinfo is None:
+            raise InvalidParameterError(f"`{name}` needs a timezone", field=name)
+    exists = await state.pool.fetchval(
+        "SELECT 1 FROM runners WHERE race_id = $1 AND horse_id = $2", race_id, horse_id
+    )
+    if not exists:
+        raise NotFoundError(f"no runner {horse_id} in race {race_id}", race_id=race_id)
+    args: list[Any] = [race_id, horse_id, bookmaker, start, end]
+    where = (
+        "race_id = $1 AND horse_id = $2 AND ($3::text[] IS NULL OR bookmaker_id = ANY($3)) "
+        "AND ($4::timestamptz IS NULL OR source_time >= $4) "
+        "AND ($5::timestamptz IS NULL OR source_time <= $5)"
+    )
+    if interval_s is None:
+        sql = (
+            "SELECT source_time AS t, bookmaker_id, price_decimal, price_fractional "  # noqa: S608
+            f"FROM odds_history WHERE {where} ORDER BY source_time, bookmaker_id LIMIT 20000"
+        )
+    else:
+        args.append(f"{interval_s} seconds")
+        sql = (
+            "SELECT * FROM (SELECT DISTINCT ON (bookmaker_id, bucket) "  # noqa: S608
+            "date_bin($6::interval, source_time, 'epoch') + $6::interval AS t, "
+            "date_bin($6::interval, source_time, 'epoch') AS bucket, "
+            "bookmaker_id, price_decimal, price_fractional "
+            f"FROM odds_history WHERE {where} "
+            "ORDER BY bookmaker_id, bucket, source_time DESC) b "
+            "ORDER BY t, bookmaker_id LIMIT 20000"
+        )
+    rows = await state.pool.fetch(sql, *args)
+    points = [
+        PricePoint(
+            t=r["t"],
+            bookmaker_id=r["bookmaker_id"],
+            decimal=r["price_decimal"],
+            fractional=r["price_fractional"],
+        )
+        for r in rows
+    ]
+    history = PriceHistory(race_id=race_id, horse_id=horse_id, interval_s=interval_s, points=points)
+    return Item[PriceHistory](data=history)
+
+
+class Mover(BaseModel):
+    race_id: str
+    course: str
+    off_dt: datetime
+    horse_id: str
+    horse: str
+    consensus_price: Decimal | None
+    opening_consensus_price: Decimal | None
+    move: float = Field(description="Change in implied probability over the window (+ shortened).")
+    steamer: bool
+    drifter: bool
+
+
+class MoveWindow(StrEnum):
+    FIVE = "5m"
+    FIFTEEN = "15m"
+    SIXTY = "60m"
+    OPEN = "open"
+
+
+_MOVE_COLUMNS = {
+    MoveWindow.FIVE: "move_5m",
+    MoveWindow.FIFTEEN: "move_15m",
+    MoveWindow.SIXTY: "move_60m",
+    MoveWindow.OPEN: "move_since_open",
+}
+
+
+@router.get("/movers", response_model=Page[Mover], dependencies=[Depends(cache_for(2))])
+async def movers(
+    state: AppState,
+    window: Annotated[MoveWindow, Query()] = MoveWindow.FIFTEEN,
+    direction: Annotated[str, Query(pattern="^(steamers|drifters)$")] = "steamers",
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> Page[Mover]:
+    """Biggest steamers (shortening) or drifters in races not yet off."""
+    column = _MOVE_COLUMNS[window]
+    order = "DESC" if direction == "steamers" else "ASC"
+    sign = ">" if direction == "steamers" else "<"
+    rows = await state.pool.fetch(
+        f"""SELECT a.race_id, r.course, r.off_dt, a.horse_id, ru.horse, a.consensus_price,
+                   a.opening_consensus_price, a.{column} AS move, a.steamer, a.drifter
+            FROM runner_analytics a
+            JOIN races r USING (race_id)
+            JOIN runners ru USING (race_id, horse_id)
+            LEFT JOIN market_status ms USING (race_id)
+            WHERE a.{column} {sign} 0 AND NOT a.non_runner
+              AND coalesce(ms.status, 'open') IN ('open', 'suspended')
+            ORDER BY a.{column} {order} LIMIT $1""",  # noqa: S608 - column from a fixed map
+        limit,
+    )
+    data = [Mover(**dict(r)) for r in rows]
+    return Page[Mover](data=data, meta=PageMeta(total=len(data), limit=limit, offset=0))

@@ -1,0 +1,152 @@
+"""REST: historical odds per runner (pre-race prices joined with results) and their summary."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+
+from api.caching import cache_for
+from api.envelope import Item, Page, Paging, paging
+from api.listing import Filters, fetch_page
+from api.state import AppState
+
+router = APIRouter(
+    prefix="/v1/historical", tags=["historical"], dependencies=[Depends(cache_for(60))]
+)
+
+
+class HistoricalRunner(BaseModel):
+    race_id: str
+    horse_id: str
+    horse: str
+    off_dt: datetime
+    course_id: str | None
+    region: str | None
+    min_price: Decimal | None
+    max_price: Decimal | None
+    mean_price: Decimal | None
+    bookmakers: int
+    sp: str | None
+    sp_decimal: Decimal | None
+    sp_favourite: bool
+    sp_rank: int | None
+    position: str
+    finished: int | None
+    beaten_lengths: Decimal | None
+    field_size: int
+    ew_places: int
+    ew_fraction: str | None
+    win_return: Decimal | None
+    place_return: Decimal | None
+    ew_return: Decimal | None
+
+
+SORTS = {
+    "off_dt": "h.off_dt",
+    "sp": "h.sp_decimal",
+    "position": "h.finished",
+    "mean_price": "h.mean_price",
+}
+SOURCE = "historical_odds h LEFT JOIN result_runners rr USING (race_id, horse_id)"
+COLUMNS = "h.*, h.region_code AS region"
+
+
+def _filters(
+    start: date | None,
+    end: date | None,
+    course_id: str | None,
+    horse_id: str | None,
+    jockey_id: str | None,
+    trainer_id: str | None,
+    sp_min: Decimal | None,
+    sp_max: Decimal | None,
+    position: str | None,
+) -> Filters:
+    filters = Filters()
+    filters.add("h.off_dt::date >= {}", start)
+    filters.add("h.off_dt::date <= {}", end)
+    filters.add("h.course_id = {}", course_id)
+    filters.add("h.horse_id = {}", horse_id)
+    filters.add("rr.jockey_id = {}", jockey_id)
+    filters.add("rr.trainer_id = {}", trainer_id)
+    filters.add("h.sp_decimal >= {}", sp_min)
+    filters.add("h.sp_decimal <= {}", sp_max)
+    filters.add("h.position = {}", position)
+    return filters
+
+
+Start = Annotated[date | None, Query(alias="from", description="First race day.")]
+End = Annotated[date | None, Query(alias="to", description="Last race day.")]
+Id = Annotated[str | None, Query(max_length=64)]
+Price = Annotated[Decimal | None, Query(gt=1, le=10_000)]
+Position = Annotated[str | None, Query(max_length=16, description="e.g. 1, 2, PU, F")]
+
+
+@router.get("/odds", response_model=Page[HistoricalRunner])
+async def historical_odds(
+    state: AppState,
+    page: Annotated[Paging, Depends(paging)],
+    start: Start = None,
+    end: End = None,
+    course_id: Id = None,
+    horse_id: Id = None,
+    jockey_id: Id = None,
+    trainer_id: Id = None,
+    sp_min: Price = None,
+    sp_max: Price = None,
+    position: Position = None,
+    sort: Annotated[str | None, Query(description="off_dt, sp, position, mean_price")] = None,
+) -> Page[HistoricalRunner]:
+    """Per runner: min/max/mean pre-race price, SP, SP favourite rank, position and returns."""
+    filters = _filters(
+        start, end, course_id, horse_id, jockey_id, trainer_id, sp_min, sp_max, position
+    )
+    rows, meta = await fetch_page(
+        state.pool, SOURCE, filters, page, sort, SORTS, "-off_dt", COLUMNS
+    )
+    return Page[HistoricalRunner](data=[HistoricalRunner(**dict(r)) for r in rows], meta=meta)
+
+
+class HistoricalSummary(BaseModel):
+    runners: int
+    races: int
+    first_race: datetime | None
+    last_race: datetime | None
+    with_sp: int
+    with_pre_race_prices: int
+    winners: int
+    favourites_won: int
+    total_win_return: Decimal | None
+    total_ew_return: Decimal | None
+
+
+@router.get("/summary", response_model=Item[HistoricalSummary])
+async def historical_summary(
+    state: AppState,
+    start: Start = None,
+    end: End = None,
+    course_id: Id = None,
+    horse_id: Id = None,
+    jockey_id: Id = None,
+    trainer_id: Id = None,
+    sp_min: Price = None,
+    sp_max: Price = None,
+    position: Position = None,
+) -> Item[HistoricalSummary]:
+    """Totals over the same filters as /v1/historical/odds (returns for 1-unit stakes)."""
+    filters = _filters(
+        start, end, course_id, horse_id, jockey_id, trainer_id, sp_min, sp_max, position
+    )
+    row = await state.pool.fetchrow(
+        f"""SELECT count(*) AS runners, count(DISTINCT h.race_id) AS races,
+                   min(h.off_dt) AS first_race, max(h.off_dt) AS last_race,
+                   count(h.sp_decimal) AS with_sp, count(h.mean_price) AS with_pre_race_prices,
+                   count(*) FILTER (WHERE h.finished = 1) AS winners,
+                   count(*) FILTER (WHERE h.finished = 1 AND h.sp_favourite) AS favourites_won,
+                   sum(h.win_return) AS total_win_return, sum(h.ew_return) AS total_ew_return
+            FROM {SOURCE} WHERE {filters.where}""",  # noqa: S608
+        *filters.args,
+    )
+    return Item[HistoricalSummary](data=HistoricalSummary(**dict(row)))

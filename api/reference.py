@@ -1,0 +1,344 @@
+"""REST: reference data (the old Masters API) — courses, bookmakers, regions, jockeys, trainers,
+owners with their statistics, horses with pedigree, runners, results and a table-count summary.
+Ids are opaque strings everywhere."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+
+from api.caching import cache_for
+from api.envelope import Item, Page, Paging, paging
+from api.errors import NotFoundError
+from api.listing import Filters, fetch_page
+from api.state import AppState
+
+router = APIRouter(prefix="/v1", tags=["reference"], dependencies=[Depends(cache_for(30))])
+Name = Annotated[str | None, Query(max_length=100, description="Case-insensitive substring.")]
+Sort = Annotated[str | None, Query(description="Field name; prefix - to reverse.")]
+
+
+def _like(value: str | None) -> str | None:
+    if value is None:
+        return None
+    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+class Course(BaseModel):
+    course_id: str
+    course: str
+    region: str
+
+
+@router.get("/courses", response_model=Page[Course])
+async def courses(
+    state: AppState,
+    page: Annotated[Paging, Depends(paging)],
+    name: Name = None,
+    region: Annotated[str | None, Query(max_length=8)] = None,
+    sort: Sort = None,
+) -> Page[Course]:
+    filters = Filters()
+    filters.add("course ILIKE {}", _like(name))
+    filters.add("region_code = {}", region.upper() if region else None)
+    rows, meta = await fetch_page(
+        state.pool, "courses", filters, page, sort, {"course": "course", "region": "region_code"},
+        "course", "course_id, course, region_code AS region",
+    )  # fmt: skip
+    return Page[Course](data=[Course(**dict(r)) for r in rows], meta=meta)
+
+
+@router.get("/courses/{course_id}", response_model=Item[Course])
+async def course(state: AppState, course_id: str) -> Item[Course]:
+    row = await state.pool.fetchrow(
+        "SELECT course_id, course, region_code AS region FROM courses WHERE course_id = $1",
+        course_id,
+    )
+    if row is None:
+        raise NotFoundError(f"no course {course_id}")
+    return Item[Course](data=Course(**dict(row)))
+
+
+class Bookmaker(BaseModel):
+    bookmaker_id: str
+    name: str
+    type: str
+    known: bool
+    prices: int | None = None
+    races: int | None = None
+    runners: int | None = None
+    update_rate_per_min: float | None = None
+    median_staleness_s: float | None = None
+    last_update: datetime | None = None
+
+
+@router.get("/bookmakers", response_model=Page[Bookmaker])
+async def bookmakers(
+    state: AppState,
+    page: Annotated[Paging, Depends(paging)],
+    name: Name = None,
+    type: Annotated[str | None, Query(pattern="^(fixed|exchange|spread|tote)$")] = None,
+    sort: Sort = None,
+) -> Page[Bookmaker]:
+    """The bookmaker registry with live coverage and freshness."""
+    filters = Filters()
+    filters.add("b.name ILIKE {}", _like(name))
+    filters.add("b.type = {}", type)
+    rows, meta = await fetch_page(
+        state.pool,
+        "bookmakers b LEFT JOIN bookmaker_analytics a USING (bookmaker_id)",
+        filters, page, sort,
+        {"name": "b.name", "prices": "a.prices", "last_update": "a.last_update"},
+        "name",
+        "b.bookmaker_id, b.name, b.type, b.known, a.prices, a.races, a.runners, "
+        "a.update_rate_per_min, a.median_staleness_s, a.last_update",
+    )  # fmt: skip
+    return Page[Bookmaker](data=[Bookmaker(**dict(r)) for r in rows], meta=meta)
+
+
+class Region(BaseModel):
+    region: str
+    name: str
+
+
+@router.get("/regions", response_model=Page[Region])
+async def regions(state: AppState, page: Annotated[Paging, Depends(paging)]) -> Page[Region]:
+    rows, meta = await fetch_page(
+        state.pool, "regions", Filters(), page, None, {"region": "region_code"}, "region",
+        "region_code AS region, name",
+    )  # fmt: skip
+    return Page[Region](data=[Region(**dict(r)) for r in rows], meta=meta)
+
+
+class PersonStats(BaseModel):
+    id: str
+    name: str | None
+    rides: int
+    wins: int
+    places: int
+    win_rate: Decimal
+    place_rate: Decimal
+    last_ride: datetime | None
+    last_win: datetime | None
+    rides_14d: int
+    wins_14d: int
+    rides_30d: int
+    wins_30d: int
+
+
+_PEOPLE = {
+    # route: (entity table, id column, name column, stats view, rides column)
+    "jockeys": ("jockeys", "jockey_id", "jockey", "jockey_stats", "rides"),
+    "trainers": ("trainers", "trainer_id", "trainer", "trainer_stats", "runs"),
+    "owners": ("owners", "owner_id", "owner", "owner_stats", "runs"),
+}
+
+
+def _people_source(route: str) -> tuple[str, str]:
+    table, id_col, name_col, view, rides = _PEOPLE[route]
+    columns = (
+        f"e.{id_col} AS id, e.{name_col} AS name, coalesce(s.{rides}, 0) AS rides, "
+        "coalesce(s.wins, 0) AS wins, coalesce(s.places, 0) AS places, "
+        "coalesce(s.win_rate, 0) AS win_rate, coalesce(s.place_rate, 0) AS place_rate, "
+        f"s.last_{'ride' if rides == 'rides' else 'run'} AS last_ride, s.last_win, "
+        f"coalesce(s.{rides}_14d, 0) AS rides_14d, coalesce(s.wins_14d, 0) AS wins_14d, "
+        f"coalesce(s.{rides}_30d, 0) AS rides_30d, coalesce(s.wins_30d, 0) AS wins_30d"
+    )
+    return f"{table} e LEFT JOIN {view} s USING ({id_col})", columns
+
+
+def _people_route(route: str) -> None:
+    table, id_col, name_col, _, _ = _PEOPLE[route]
+    source, columns = _people_source(route)
+    sorts = {"name": f"e.{name_col}", "rides": "rides", "wins": "wins", "win_rate": "win_rate"}
+
+    async def list_people(
+        state: AppState,
+        page: Annotated[Paging, Depends(paging)],
+        name: Name = None,
+        sort: Sort = None,
+    ) -> Page[PersonStats]:
+        filters = Filters()
+        filters.add(f"e.{name_col} ILIKE {{}}", _like(name))
+        rows, meta = await fetch_page(
+            state.pool, source, filters, page, sort, sorts, "name", columns
+        )
+        return Page[PersonStats](data=[PersonStats(**dict(r)) for r in rows], meta=meta)
+
+    async def one_person(state: AppState, entity_id: str) -> Item[PersonStats]:
+        row = await state.pool.fetchrow(
+            f"SELECT {columns} FROM {source} WHERE e.{id_col} = $1",  # noqa: S608
+            entity_id,
+        )
+        if row is None:
+            raise NotFoundError(f"no {route[:-1]} {entity_id}")
+        return Item[PersonStats](data=PersonStats(**dict(row)))
+
+    list_people.__doc__ = f"{route.title()} with rides, wins, places, rates and 14/30-day form."
+    router.add_api_route(
+        f"/{route}", list_people, response_model=Page[PersonStats], name=f"list_{route}"
+    )
+    router.add_api_route(
+        f"/{route}/{{entity_id}}", one_person, response_model=Item[PersonStats], name=f"get_{table}"
+    )
+
+
+for _route in _PEOPLE:
+    _people_route(_route)
+
+
+class Horse(BaseModel):
+    horse_id: str
+    horse: str
+    sire_id: str | None
+    dam_id: str | None
+    damsire_id: str | None
+
+
+@router.get("/horses", response_model=Page[Horse])
+async def horses(
+    state: AppState, page: Annotated[Paging, Depends(paging)], name: Name = None, sort: Sort = None
+) -> Page[Horse]:
+    filters = Filters()
+    filters.add("horse ILIKE {}", _like(name))
+    rows, meta = await fetch_page(
+        state.pool, "horses", filters, page, sort, {"name": "horse"}, "name",
+        "horse_id, horse, sire_id, dam_id, damsire_id",
+    )  # fmt: skip
+    return Page[Horse](data=[Horse(**dict(r)) for r in rows], meta=meta)
+
+
+@router.get("/horses/{horse_id}", response_model=Item[Horse])
+async def horse(state: AppState, horse_id: str) -> Item[Horse]:
+    row = await state.pool.fetchrow(
+        "SELECT horse_id, horse, sire_id, dam_id, damsire_id FROM horses WHERE horse_id = $1",
+        horse_id,
+    )
+    if row is None:
+        raise NotFoundError(f"no horse {horse_id}")
+    return Item[Horse](data=Horse(**dict(row)))
+
+
+class RunnerEntry(BaseModel):
+    race_id: str
+    horse_id: str
+    horse: str
+    number: int | None
+    draw: int | None
+    jockey_id: str | None
+    trainer_id: str | None
+    owner_id: str | None
+    non_runner: bool
+
+
+@router.get("/runners", response_model=Page[RunnerEntry])
+async def runners(
+    state: AppState,
+    page: Annotated[Paging, Depends(paging)],
+    race_id: Annotated[str | None, Query(max_length=64)] = None,
+    horse_id: Annotated[str | None, Query(max_length=64)] = None,
+    jockey_id: Annotated[str | None, Query(max_length=64)] = None,
+    trainer_id: Annotated[str | None, Query(max_length=64)] = None,
+    sort: Sort = None,
+) -> Page[RunnerEntry]:
+    filters = Filters()
+    for column, value in (
+        ("race_id", race_id), ("horse_id", horse_id),
+        ("jockey_id", jockey_id), ("trainer_id", trainer_id),
+    ):  # fmt: skip
+        filters.add(f"{column} = {{}}", value)
+    rows, meta = await fetch_page(
+        state.pool, "runners", filters, page, sort,
+        {"race_id": "race_id", "number": "number", "horse": "horse"}, "race_id",
+        "race_id, horse_id, horse, number, draw, jockey_id, trainer_id, owner_id, non_runner",
+    )  # fmt: skip
+    return Page[RunnerEntry](data=[RunnerEntry(**dict(r)) for r in rows], meta=meta)
+
+
+class ResultRunner(BaseModel):
+    horse_id: str
+    horse: str
+    position: str
+    finished: int | None
+    sp: str | None
+    sp_decimal: Decimal | None
+    sp_favourite: bool
+    sp_rank: int | None
+    beaten_lengths: Decimal | None
+    win_return: Decimal | None
+    place_return: Decimal | None
+    ew_return: Decimal | None
+
+
+class RaceResult(BaseModel):
+    race_id: str
+    off_dt: datetime
+    course_id: str | None
+    region: str | None
+    field_size: int
+    ew_places: int
+    ew_fraction: str | None
+    runners: list[ResultRunner] | None = None
+
+
+_RESULT_COLUMNS = (
+    "race_id, off_dt, course_id, region_code AS region, field_size, ew_places, ew_fraction"
+)
+
+
+@router.get("/results", response_model=Page[RaceResult])
+async def results(
+    state: AppState,
+    page: Annotated[Paging, Depends(paging)],
+    start: Annotated[date | None, Query(alias="from")] = None,
+    end: Annotated[date | None, Query(alias="to")] = None,
+    course_id: Annotated[str | None, Query(max_length=64)] = None,
+    region: Annotated[str | None, Query(max_length=8)] = None,
+    sort: Sort = None,
+) -> Page[RaceResult]:
+    filters = Filters()
+    filters.add("off_dt::date >= {}", start)
+    filters.add("off_dt::date <= {}", end)
+    filters.add("course_id = {}", course_id)
+    filters.add("region_code = {}", region.upper() if region else None)
+    rows, meta = await fetch_page(
+        state.pool, "results", filters, page, sort, {"off_dt": "off_dt"}, "-off_dt",
+        _RESULT_COLUMNS,
+    )  # fmt: skip
+    return Page[RaceResult](data=[RaceResult(**dict(r)) for r in rows], meta=meta)
+
+
+@router.get("/results/{race_id}", response_model=Item[RaceResult])
+async def result(state: AppState, race_id: str) -> Item[RaceResult]:
+    row = await state.pool.fetchrow(
+        f"SELECT {_RESULT_COLUMNS} FROM results WHERE race_id = $1",  # noqa: S608
+        race_id,
+    )
+    if row is None:
+        raise NotFoundError(f"no result for race {race_id}")
+    runner_rows = await state.pool.fetch(
+        "SELECT horse_id, horse, position, finished, sp, sp_decimal, sp_favourite, sp_rank, "
+        "beaten_lengths, win_return, place_return, ew_return FROM result_runners "
+        "WHERE race_id = $1 ORDER BY finished NULLS LAST, horse_id",
+        race_id,
+    )
+    race = RaceResult(**dict(row), runners=[ResultRunner(**dict(r)) for r in runner_rows])
+    return Item[RaceResult](data=race)
+
+
+_COUNTED = (
+    "courses", "bookmakers", "regions", "horses", "jockeys", "trainers", "owners", "races",
+    "runners", "results", "result_runners", "odds_latest", "odds_history", "odds_historical",
+)  # fmt: skip
+
+
+@router.get("/summary", response_model=Item[dict[str, int]])
+async def summary(state: AppState) -> Item[dict[str, int]]:
+    """Row counts of every reference and odds table."""
+    counts = {}
+    for table in _COUNTED:
+        counts[table] = await state.pool.fetchval(f"SELECT count(*) FROM {table}")  # noqa: S608
+    return Item[dict[str, int]](data=counts)

@@ -1,0 +1,98 @@
+"""REST: stream health (Kafka lag, rates, freshness per source and bookmaker)."""
+
+from dataclasses import asdict
+from datetime import datetime
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+
+from api.caching import cache_for
+from api.envelope import Item
+from api.state import AppState
+
+router = APIRouter(prefix="/v1/statistics", tags=["statistics"])
+
+
+class PartitionLagOut(BaseModel):
+    topic: str
+    partition: int
+    end_offset: int
+    committed: int | None
+    lag: int | None
+
+
+class SourceFreshness(BaseModel):
+    source: str
+    last_source_time: datetime
+    last_ingest_time: datetime
+    prices: int
+
+
+class BookmakerFreshness(BaseModel):
+    bookmaker_id: str
+    last_update: datetime | None
+    update_rate_per_min: float | None
+    median_staleness_s: float | None
+
+
+class ProducerCycle(BaseModel):
+    producer: str
+    source_time: datetime
+    races: int
+    runners: int
+    bookmakers: int
+    prices: int
+    unpriced: int
+    errors: int
+    duration_s: float
+
+
+class StreamHealth(BaseModel):
+    kafka_ok: bool
+    kafka_error: str | None
+    partitions: list[PartitionLagOut]
+    total_lag: int | None = Field(description="Events the streams worker has yet to commit.")
+    events_per_s: float | None = Field(description="Live odds events arriving per second.")
+    last_event_time: datetime | None
+    sources: list[SourceFreshness]
+    bookmakers: list[BookmakerFreshness]
+    producer_cycles: list[ProducerCycle]
+
+
+@router.get("/stream", response_model=Item[StreamHealth], dependencies=[Depends(cache_for(2))])
+async def stream_health(state: AppState) -> Item[StreamHealth]:
+    """Lag per partition, events per second and the last event per source and bookmaker."""
+    partitions: list[PartitionLagOut] = []
+    rate = None
+    error = None
+    try:
+        reading = await state.kafka_health.reading()
+        partitions = [PartitionLagOut(**asdict(p)) for p in reading.partitions]
+        rate = reading.events_per_s
+    except Exception as failure:  # noqa: BLE001 - reported to the caller, never a 500
+        error = f"{type(failure).__name__}: {failure}"
+    lags = [p.lag for p in partitions if p.lag is not None]
+    sources = await state.pool.fetch(
+        "SELECT source, max(source_time) AS last_source_time, "
+        "max(ingest_time) AS last_ingest_time, count(*) AS prices FROM odds_latest GROUP BY source"
+    )
+    books = await state.pool.fetch(
+        "SELECT bookmaker_id, last_update, update_rate_per_min, median_staleness_s "
+        "FROM bookmaker_analytics ORDER BY bookmaker_id"
+    )
+    cycles = await state.pool.fetch(
+        "SELECT DISTINCT ON (producer) producer, source_time, races, runners, bookmakers, prices, "
+        "unpriced, errors, duration_s FROM fetch_stats ORDER BY producer, source_time DESC"
+    )
+    health = StreamHealth(
+        kafka_ok=error is None,
+        kafka_error=error,
+        partitions=partitions,
+        total_lag=sum(lags) if lags else None,
+        events_per_s=rate,
+        last_event_time=max((s["last_source_time"] for s in sources), default=None),
+        sources=[SourceFreshness(**dict(s)) for s in sources],
+        bookmakers=[BookmakerFreshness(**dict(b)) for b in books],
+        producer_cycles=[ProducerCycle(**dict(c)) for c in cycles],
+    )
+    return Item[StreamHealth](data=health)
