@@ -46,12 +46,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
     )
     errors.install(app)
     app.include_router(observability.router)
-    app.include_router(odds.router)
-    app.include_router(races.router)
-    app.include_router(book.router)
-    app.include_router(historical.router)
-    app.include_router(statistics.router)
-    app.include_router(reference.router)
+    for module in (odds, races, book, historical, statistics, reference):
+        app.include_router(module.router, responses=errors.ERROR_RESPONSES)
     app.include_router(stream.router)
     dashboard.install(app)
 
@@ -60,6 +56,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         """Liveness, and whether the live stream's Kafka fan-out is consuming."""
         return {"status": "ok", "stream": "ready" if state.fanout.ready.is_set() else "starting"}
 
+    app.add_middleware(errors.RejectNulBytes)
     # Outermost last: metrics see everything, access control runs before any route work.
     app.add_middleware(ETagMiddleware)
     app.add_middleware(GZipMiddleware, minimum_size=1024)

@@ -10,9 +10,11 @@ are 422 naming the bad field. No stack trace ever reaches a client.
 
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 
 class ApiError(Exception):
@@ -39,6 +41,24 @@ class InvalidParameterError(ApiError):
         self.problems = [{"field": f"query.{field}", "message": message}]
 
 
+class ErrorDetail(BaseModel):
+    code: str = Field(examples=["not_found"])
+    message: str = Field(examples=["no race rac_123"])
+    detail: Any = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "Missing, unknown or revoked API key."},
+    404: {"model": ErrorBody, "description": "No such resource."},
+    422: {"model": ErrorBody, "description": "Invalid parameter; `detail` names the field."},
+    429: {"model": ErrorBody, "description": "Rate limit exceeded; see Retry-After."},
+}
+
+
 def error_body(code: str, message: str, detail: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "detail": detail}}
 
@@ -61,3 +81,28 @@ def install(app: FastAPI) -> None:
         return JSONResponse(
             error_body("invalid_request", f"invalid value for {fields}", problems), status_code=422
         )
+
+
+class RejectNulBytes:
+    """PostgreSQL text cannot hold NUL: answer 422 before such input reaches a query."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and (
+            b"%00" in scope.get("query_string", b"") or "\x00" in scope["path"]
+        ):
+            body = orjson.dumps(
+                error_body("invalid_request", "NUL characters are not allowed in requests")
+            )
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 422,
+                    "headers": [(b"content-type", b"application/json")],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)

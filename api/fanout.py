@@ -87,8 +87,8 @@ class OddsFanout:
             auto_offset_reset="latest",
             fetch_max_wait_ms=20,
         )
-        await consumer.start()
         try:
+            await consumer.start()
             while not consumer.assignment():  # noqa: ASYNC110 (set by the metadata task)
                 await asyncio.sleep(0.1)
             for tp in consumer.assignment():  # resolve positions, so "ready" means "from now on"

@@ -49,6 +49,13 @@ SORTS = {
     "position": "h.finished",
     "mean_price": "h.mean_price",
 }
+HistoricalSort = Annotated[
+    str | None,
+    Query(
+        pattern="^-?(off_dt|sp|position|mean_price)$",
+        description="Sort by off_dt, sp, position, mean_price; prefix - to reverse.",
+    ),
+]
 SOURCE = "historical_odds h LEFT JOIN result_runners rr USING (race_id, horse_id)"
 COLUMNS = "h.*, h.region_code AS region"
 
@@ -97,7 +104,7 @@ async def historical_odds(
     sp_min: Price = None,
     sp_max: Price = None,
     position: Position = None,
-    sort: Annotated[str | None, Query(description="off_dt, sp, position, mean_price")] = None,
+    sort: HistoricalSort = None,
 ) -> Page[HistoricalRunner]:
     """Per runner: min/max/mean pre-race price, SP, SP favourite rank, position and returns."""
     filters = _filters(

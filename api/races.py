@@ -37,6 +37,13 @@ RACE_FROM = """
     ) fav ON true
 """
 SORTS = {"off_dt": "r.off_dt", "course": "r.course", "race_name": "r.race_name"}
+RaceSort = Annotated[
+    str | None,
+    Query(
+        pattern="^-?(off_dt|course|race_name)$",
+        description="Sort by off_dt, course, race_name; prefix - to reverse.",
+    ),
+]
 
 
 class Favourite(BaseModel):
@@ -123,7 +130,7 @@ async def list_races(
     course: Annotated[str | None, Query(max_length=100, description="Course id or name.")] = None,
     region: Annotated[str | None, Query(max_length=8, examples=["GB"])] = None,
     stage: Annotated[Stage | None, Query(description="Only races in this stage now.")] = None,
-    sort: Annotated[str | None, Query(description="off_dt, course, race_name; - reverses")] = None,
+    sort: RaceSort = None,
 ) -> Page[RaceSummary]:
     """Races with filters; each carries its stage, favourite and last update."""
     order = order_by(sort, SORTS, "off_dt")

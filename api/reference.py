@@ -17,7 +17,41 @@ from api.state import AppState
 
 router = APIRouter(prefix="/v1", tags=["reference"], dependencies=[Depends(cache_for(30))])
 Name = Annotated[str | None, Query(max_length=100, description="Case-insensitive substring.")]
-Sort = Annotated[str | None, Query(description="Field name; prefix - to reverse.")]
+CourseSort = Annotated[
+    str | None,
+    Query(
+        pattern="^-?(course|region)$", description="Sort by course, region; prefix - to reverse."
+    ),
+]
+BookmakerSort = Annotated[
+    str | None,
+    Query(
+        pattern="^-?(name|prices|last_update)$",
+        description="Sort by name, prices, last_update; prefix - to reverse.",
+    ),
+]
+PersonSort = Annotated[
+    str | None,
+    Query(
+        pattern="^-?(name|rides|wins|win_rate)$",
+        description="Sort by name, rides, wins, win_rate; prefix - to reverse.",
+    ),
+]
+HorseSort = Annotated[
+    str | None,
+    Query(pattern="^-?(name)$", description="Sort by name; prefix - to reverse."),
+]
+RunnerSort = Annotated[
+    str | None,
+    Query(
+        pattern="^-?(race_id|number|horse)$",
+        description="Sort by race_id, number, horse; prefix - to reverse.",
+    ),
+]
+ResultSort = Annotated[
+    str | None,
+    Query(pattern="^-?(off_dt)$", description="Sort by off_dt; prefix - to reverse."),
+]
 
 
 def _like(value: str | None) -> str | None:
@@ -39,7 +73,7 @@ async def courses(
     page: Annotated[Paging, Depends(paging)],
     name: Name = None,
     region: Annotated[str | None, Query(max_length=8)] = None,
-    sort: Sort = None,
+    sort: CourseSort = None,
 ) -> Page[Course]:
     filters = Filters()
     filters.add("course ILIKE {}", _like(name))
@@ -81,7 +115,7 @@ async def bookmakers(
     page: Annotated[Paging, Depends(paging)],
     name: Name = None,
     type: Annotated[str | None, Query(pattern="^(fixed|exchange|spread|tote)$")] = None,
-    sort: Sort = None,
+    sort: BookmakerSort = None,
 ) -> Page[Bookmaker]:
     """The bookmaker registry with live coverage and freshness."""
     filters = Filters()
@@ -159,7 +193,7 @@ def _people_route(route: str) -> None:
         state: AppState,
         page: Annotated[Paging, Depends(paging)],
         name: Name = None,
-        sort: Sort = None,
+        sort: PersonSort = None,
     ) -> Page[PersonStats]:
         filters = Filters()
         filters.add(f"e.{name_col} ILIKE {{}}", _like(name))
@@ -200,7 +234,10 @@ class Horse(BaseModel):
 
 @router.get("/horses", response_model=Page[Horse])
 async def horses(
-    state: AppState, page: Annotated[Paging, Depends(paging)], name: Name = None, sort: Sort = None
+    state: AppState,
+    page: Annotated[Paging, Depends(paging)],
+    name: Name = None,
+    sort: HorseSort = None,
 ) -> Page[Horse]:
     filters = Filters()
     filters.add("horse ILIKE {}", _like(name))
@@ -242,7 +279,7 @@ async def runners(
     horse_id: Annotated[str | None, Query(max_length=64)] = None,
     jockey_id: Annotated[str | None, Query(max_length=64)] = None,
     trainer_id: Annotated[str | None, Query(max_length=64)] = None,
-    sort: Sort = None,
+    sort: RunnerSort = None,
 ) -> Page[RunnerEntry]:
     filters = Filters()
     for column, value in (
@@ -297,7 +334,7 @@ async def results(
     end: Annotated[date | None, Query(alias="to")] = None,
     course_id: Annotated[str | None, Query(max_length=64)] = None,
     region: Annotated[str | None, Query(max_length=8)] = None,
-    sort: Sort = None,
+    sort: ResultSort = None,
 ) -> Page[RaceResult]:
     filters = Filters()
     filters.add("off_dt::date >= {}", start)
