@@ -38,6 +38,7 @@ format: install
 	$(BIN)/ruff format .
 
 bench: install  ## benchmarks; figures in bench/results/latest.json
+	bash scripts/ensure-system-deps --bench
 	$(BIN)/python -m bench
 
 schemas: install  ## regenerate the checked-in JSON Schemas

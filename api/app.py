@@ -24,6 +24,7 @@ from api.caching import ETagMiddleware
 from api.database import open_pool
 from api.fanout import OddsFanout
 from api.kafka_health import KafkaHealth, live_topics
+from api.microcache import MicroCache
 from api.settings import ApiSettings
 from api.state import AppState, State
 
@@ -36,7 +37,14 @@ def create_app(settings: ApiSettings) -> FastAPI:
             settings.kafka_bootstrap_servers, settings.streams_group_id, live_topics()
         )
         async with open_pool(settings) as pool, fanout.running(), health.open():
-            yield {"state": State(settings=settings, pool=pool, fanout=fanout, kafka_health=health)}
+            state = State(
+                settings=settings,
+                pool=pool,
+                fanout=fanout,
+                kafka_health=health,
+                book_cache=MicroCache(settings.book_cache_s),
+            )
+            yield {"state": state}
 
     app = FastAPI(
         title="DarkHorses API",
@@ -70,3 +78,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
     )
     app.add_middleware(observability.RequestMetrics)
     return app
+
+
+def create_app_from_environment() -> FastAPI:
+    """Factory for `uvicorn --factory` worker processes: settings from the environment."""
+    return create_app(ApiSettings())

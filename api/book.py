@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from api.caching import cache_for
@@ -130,12 +130,29 @@ async def race_book(
     at: Annotated[
         datetime | None, Query(description="Show the book as it was at this instant.")
     ] = None,
-) -> Item[Book]:
-    """Every runner x bookmaker with best price and analytics; `at` gives a past book."""
+) -> Response:
+    """Every runner x bookmaker with best price and analytics; `at` gives a past book.
+
+    The live book is served from a per-process cache at most `book_cache_s` old.
+    """
     if at is not None and at.tzinfo is None:
         raise InvalidParameterError("`at` needs a timezone, e.g. 2026-11-28T14:00:00Z", field="at")
-    race = await load_race(state.pool, race_id)
-    pool = state.pool
+
+    async def build() -> bytes:
+        book = await build_book(state.pool, race_id, odds_format, at)
+        return Item[Book](data=book).model_dump_json().encode()
+
+    if at is None:
+        body = await state.book_cache.get((race_id, odds_format), build)
+    else:
+        body = await build()
+    return Response(body, media_type="application/json")
+
+
+async def build_book(
+    pool: asyncpg.Pool, race_id: str, odds_format: OddsFormat, at: datetime | None
+) -> Book:
+    race = await load_race(pool, race_id)
     runners = await pool.fetch(
         "SELECT horse_id, horse, number, non_runner FROM runners WHERE race_id = $1 "
         "ORDER BY number NULLS LAST, horse_id",
@@ -185,7 +202,7 @@ async def race_book(
     _add_proportional_fair(book_runners)
     columns = await _columns(pool, race_id, quotes, at is None)
     summary = await _market_summary(pool, race_id, book_runners, columns, live=at is None)
-    book = Book(
+    return Book(
         race=race,
         odds_format=odds_format,
         at=at,
@@ -195,7 +212,6 @@ async def race_book(
         runners=book_runners,
         analytics=summary,
     )
-    return Item[Book](data=book)
 
 
 def _book_runner(

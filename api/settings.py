@@ -31,6 +31,10 @@ class ApiSettings(ConnectionSettings):
     api_key_cache_s: float = Field(
         default=5.0, ge=0, description="How long a key lookup is cached (revocation delay)."
     )
+    book_cache_s: float = Field(
+        default=0.5, ge=0, description="Longest a served live book may lag the database."
+    )
+    workers: int = Field(default=1, ge=1, le=32, description="API worker processes.")
     streams_group_id: str = Field(
         default="darkhorses-streams", description="Consumer group whose lag /v1/statistics reports."
     )

@@ -8,6 +8,7 @@ from fastapi import Depends, Request, WebSocket
 
 from api.fanout import OddsFanout
 from api.kafka_health import KafkaHealth
+from api.microcache import MicroCache
 from api.settings import ApiSettings
 
 
@@ -17,6 +18,7 @@ class State:
     pool: asyncpg.Pool
     fanout: OddsFanout
     kafka_health: KafkaHealth
+    book_cache: MicroCache
 
 
 def _from_request(request: Request) -> State:

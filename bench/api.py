@@ -1,0 +1,89 @@
+"""REST throughput: the live book endpoint under wrk at 64 connections while the pipeline runs.
+
+Starts the real broker and database, the streams worker, the simulator (ticking every second) and
+the API, waits until the book is served, then runs `wrk` (a real HTTP load generator, in its
+own process) and records requests per second and latency percentiles.
+"""
+
+import re
+import shutil
+import subprocess
+import time
+import uuid
+
+import httpx
+
+from bench.harness import BenchInfra, bench_infra, record, runtime
+
+WRK_SECONDS = 15
+CONNECTIONS = 64
+
+
+def _wait_for_book(base_url: str, timeout_s: float = 120) -> str:
+    """A race id whose live book is served, once the pipeline has filled the database."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            races = httpx.get(f"{base_url}/v1/races/upcoming", timeout=5).json()["data"]
+            for race in races:
+                book = httpx.get(f"{base_url}/v1/races/{race['race_id']}/book", timeout=5)
+                if book.status_code == 200 and book.json()["data"]["bookmakers"]:
+                    return str(race["race_id"])
+        except (httpx.HTTPError, KeyError, ValueError):
+            pass
+        time.sleep(1)
+    raise TimeoutError("the live book never appeared")
+
+
+def _to_ms(value: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", value).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def _run_wrk(url: str) -> dict[str, float]:
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise RuntimeError("wrk is not installed; run scripts/ensure-system-deps --bench")
+    output = subprocess.run(
+        [wrk, "-t2", f"-c{CONNECTIONS}", f"-d{WRK_SECONDS}s", "--latency", url],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    print(output)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    latency = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)$", output, re.MULTILINE))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return {
+        "api_book_requests_per_s": rps,
+        "api_book_p50_ms": _to_ms(latency["50"]),
+        "api_book_p99_ms": _to_ms(latency["99"]),
+        "api_book_non_2xx": float(errors.group(1)) if errors else 0.0,
+    }
+
+
+def _measure(infra: BenchInfra) -> dict[str, float]:
+    port = 39800
+    base_url = f"http://127.0.0.1:{port}"
+    env = infra.env(
+        DARKHORSES_STREAMS_APP_ID=f"bench-api-{uuid.uuid4().hex[:6]}",
+        DARKHORSES_API_PORT=str(port),
+        DARKHORSES_API_WORKERS="2",
+        DARKHORSES_API_ANONYMOUS_RATE_LIMIT_PER_MIN="100000000",
+    )
+    logs = infra.home
+    with (
+        runtime(["streams"], env, logs / "streams.log"),
+        runtime(["produce", "simulate"], env, logs / "simulator.log"),
+        runtime(["api"], env, logs / "api.log"),
+    ):
+        race_id = _wait_for_book(base_url)
+        return _run_wrk(f"{base_url}/v1/races/{race_id}/book")
+
+
+def main() -> None:
+    with bench_infra() as infra:
+        figures = _measure(infra)
+    record(figures)
+
+
+if __name__ == "__main__":
+    main()
