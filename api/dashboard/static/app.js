@@ -95,6 +95,7 @@ const view = { raceId: null, book: null, cells: new Map(), chartHorse: null, his
 async function openRace(raceId) {
   view.raceId = raceId;
   $("race").hidden = false;
+  $("race").dataset.raceId = raceId;
   $("race").scrollIntoView({ behavior: "smooth" });
   try {
     view.book = await api(`/v1/races/${encodeURIComponent(raceId)}/book`);
