@@ -126,7 +126,7 @@ class RacingApiClient:
                 raise PayloadError("/racecards/pro", "racecards is not a list", str(batch))
             cards.extend(batch)
             total = page.get("total")
-            if not batch or not isinstance(total, int) or len(cards) >= total:
+            if len(batch) < limit or not isinstance(total, int) or len(cards) >= total:
                 return cards
 
     async def racecard_pro(self, race_id: str) -> dict[str, Any] | None:
