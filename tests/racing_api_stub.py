@@ -29,13 +29,17 @@ def sample(name: str) -> Any:
 
 
 def cards_for_today(
-    now: datetime, offsets_min: tuple[int, ...] = (90, 200)
+    now: datetime, offsets_min: tuple[int, ...] = (90, 200), tag: str = ""
 ) -> list[dict[str, Any]]:
-    """The recorded pro cards, moved to today with offs `offsets_min` minutes from `now`."""
+    """The recorded pro cards, moved to today with offs `offsets_min` minutes from `now`.
+
+    A `tag` is appended to race ids so tests sharing one broker never see each other's races.
+    """
     cards: list[dict[str, Any]] = copy.deepcopy(
         sample("racecards_pro_2025-10-14.json")["racecards"]
     )
     for card, minutes in zip(cards, offsets_min, strict=True):
+        card["race_id"] += tag
         off = (now + timedelta(minutes=minutes)).astimezone(UK).replace(microsecond=0)
         card["off_dt"] = off.isoformat()
         card["date"] = off.date().isoformat()
@@ -50,12 +54,13 @@ def cards_for_today(
 class StubState:
     cards: dict[str, dict[str, Any]]
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    result_pages: list[dict[str, Any]] = field(default_factory=list)
     requests: Counter[str] = field(default_factory=Counter)
     broken: dict[str, tuple[int, bytes]] = field(default_factory=dict)
 
     @classmethod
-    def today(cls, now: datetime | None = None) -> "StubState":
-        cards = cards_for_today(now or datetime.now(UTC))
+    def today(cls, now: datetime | None = None, tag: str = "") -> "StubState":
+        cards = cards_for_today(now or datetime.now(UTC), tag=tag)
         return cls({card["race_id"]: card for card in cards})
 
     def odds(self, race_id: str, runner: int, book: int) -> dict[str, Any]:
@@ -78,6 +83,12 @@ class StubState:
             cards = [c for c in self.cards.values() if c["date"] == day]
             return 200, {"racecards": cards, "total": len(cards), "limit": 500, "skip": 0,
                          "query": [["date", day]]}  # fmt: skip
+        if path.endswith("/results"):
+            day = params.get("start_date", [""])[0]
+            skip, limit = int(params.get("skip", ["0"])[0]), int(params.get("limit", ["50"])[0])
+            found = [r for r in self.result_pages if r["date"] == day]
+            return 200, {"results": found[skip : skip + limit], "total": len(found),
+                         "limit": limit, "skip": skip, "query": []}  # fmt: skip
         parts = path.rstrip("/").split("/")
         if len(parts) >= 3 and parts[-3] == "racecards" and parts[-1] == "pro":
             card = self.cards.get(parts[-2])
@@ -108,3 +119,39 @@ def starlette_app(state: StubState) -> Starlette:
         return JSONResponse(body, status_code=status)
 
     return Starlette(routes=[Route("/{path:path}", endpoint)])
+
+
+def past_day(day: str, tag: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Recorded pro cards moved to `day`, and a result for the race with odds (finishing in card
+    order, SP = Bet365's price, one runner pulled up), shaped like the recorded results."""
+    cards: list[dict[str, Any]] = copy.deepcopy(
+        sample("racecards_pro_2025-10-14.json")["racecards"]
+    )
+    template = sample("results_2025-10-07.json")["results"][0]
+    results = []
+    for card in cards:
+        card["race_id"] += f"_{day}{tag}"
+        card["date"] = day
+        card["off_dt"] = f"{day}T{card['off_dt'][11:]}"
+        for runner in card["runners"]:
+            for odds in runner.get("odds") or []:
+                odds["updated"] = f"{day} {odds['updated'][11:]}"
+                odds["history"] = [
+                    {"changed_at": f"{day}T09:00:00+01:00", "fractional": "20/1", "decimal": "21"}
+                ]
+        if not any(r.get("odds") for r in card["runners"]):
+            continue
+        runners = []
+        for place, runner in enumerate(card["runners"], start=1):
+            bet365 = runner["odds"][0]
+            runners.append(template["runners"][0] | {
+                "horse_id": runner["horse_id"], "horse": runner["horse"],
+                "position": "PU" if place == len(card["runners"]) else str(place),
+                "sp": bet365["fractional"] + ("F" if place == 1 else ""),
+                "sp_dec": bet365["decimal"], "weight": "9-7", "weight_lbs": "133",
+            })  # fmt: skip
+        results.append(template | {
+            "race_id": card["race_id"], "date": day, "off_dt": card["off_dt"],
+            "course_id": card["course_id"], "course": card["course"], "runners": runners,
+        })  # fmt: skip
+    return cards, results
