@@ -11,9 +11,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, time
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from producers.racing_api import normalise as n
 from producers.racing_api.models import CardRace, CardRunner, Odds, OddsTick
@@ -25,8 +25,7 @@ from schemas.racecards import Racecard, Runner
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class Tick:
+class Tick(NamedTuple):
     """A past price from `history[]`."""
 
     changed_at: datetime
@@ -34,9 +33,11 @@ class Tick:
     fractional: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class Quote:
-    """One runner x bookmaker price as upstream quoted it; `decimal` None means no price (SP)."""
+class Quote(NamedTuple):
+    """One runner x bookmaker price as upstream quoted it; `decimal` None means no price (SP).
+
+    A NamedTuple: a full day's card makes tens of thousands of these per poll, and tuples are the
+    cheapest immutable record to build."""
 
     race_id: str
     horse_id: str
@@ -124,13 +125,30 @@ def _ticks(raw: list[dict[str, Any]] | None, where: str, report: ParseReport) ->
     return tuple(sorted(ticks, key=lambda t: t.changed_at))
 
 
+_ODDS_LIST = TypeAdapter(list[Odds])
+
+
+def _odds_entries(raw: list[Any]) -> Iterator[Odds | ValidationError]:
+    """Validate a runner's odds in one call; only if that fails, entry by entry (to find which)."""
+    try:
+        yield from _ODDS_LIST.validate_python(raw)
+    except ValidationError:
+        for item in raw:
+            try:
+                yield Odds.model_validate(item)
+            except ValidationError as error:
+                yield error
+
+
 def quotes_of(
     race_id: str, runner: CardRunner, fetched_at: datetime, report: ParseReport
 ) -> Iterator[Quote]:
-    for raw in runner.odds or ():
-        where = f"{race_id}/{runner.horse_id}"
+    where = f"{race_id}/{runner.horse_id}"
+    for odds in _odds_entries(runner.odds or []):
+        if isinstance(odds, ValidationError):
+            report.reject("price", where, odds)
+            continue
         try:
-            odds = Odds.model_validate(raw)
             decimal = price_of(odds.decimal, odds.fractional)
             quote = Quote(
                 race_id=race_id,

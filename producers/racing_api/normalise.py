@@ -110,6 +110,7 @@ def day(value: str | None) -> date | None:
     return date.fromisoformat(text) if text else None
 
 
+@lru_cache(maxsize=4096)
 def integer(value: str | int | None) -> int | None:
     """ "12" -> 12; "", "-" -> None; junk -> ValueError."""
     if value is None or isinstance(value, bool):
