@@ -83,6 +83,13 @@ class StubState:
             cards = [c for c in self.cards.values() if c["date"] == day]
             return 200, {"racecards": cards, "total": len(cards), "limit": 500, "skip": 0,
                          "query": [["date", day]]}  # fmt: skip
+        if path.endswith("/courses/regions"):
+            return 200, sample("courses_regions.json")
+        if path.endswith("/courses"):
+            return 200, sample("courses_gb.json")
+        if "/horses/" in path and path.endswith("/pro"):
+            horse_id = path.split("/")[-2]
+            return 200, {"id": horse_id, "name": f"Horse {horse_id}", "breeder": "Stub Stud"}
         if path.endswith("/results"):
             day = params.get("start_date", [""])[0]
             skip, limit = int(params.get("skip", ["0"])[0]), int(params.get("limit", ["50"])[0])

@@ -7,6 +7,7 @@ counted and logged (`unknown_bookmakers`).
 """
 
 import logging
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, time
@@ -90,12 +91,21 @@ def off_instant(race: CardRace) -> datetime | None:
 
 def _bookmaker(name: str, report: ParseReport) -> Bookmaker:
     book = resolve(name)
-    if not book.known:
-        if book.name not in report.unknown_bookmakers:
-            log.warning("unknown bookmaker %r: prices kept under derived id %s", name, book.id)
+    if not book.known:  # the producers log each new name once (see `report_unknown_bookmakers`)
         report.unknown_bookmakers[book.name] += 1
     report.bookmakers.add(book.id)
     return book
+
+
+def report_unknown_bookmakers(report: ParseReport, already: Counter[str]) -> None:
+    """Log bookmaker names the registry lacks, once each per process, and add to `already`."""
+    for name, count in report.unknown_bookmakers.items():
+        if name not in already:
+            log.warning(
+                "unknown bookmaker %r (%d prices): kept under derived id %s; add it to "
+                "schemas/bookmakers.py", name, count, resolve(name).id,
+            )  # fmt: skip
+    already.update(report.unknown_bookmakers)
 
 
 def price_of(decimal: str | None, fractional: str | None) -> Decimal | None:

@@ -4,7 +4,7 @@ Per date: the pro racecards (final pre-race prices, plus every `history[]` tick)
 results are fetched, joined by race_id then horse_id, and published: `Racecard` to
 racing.racecards.v1, `OddsSnapshot` to racing.odds.historical.v1 and `Result` to
 racing.results.v1. Each-way terms travel on every price (ew_places, ew_denom), SP, position and
-field size on the result; streams compute the returns.
+field size on the result; streams compute the returns. One `FetchStats` per date.
 
 Resumable: a date is checkpointed once Kafka has acknowledged all of it, and skipped on the next
 run. Event ids are derived from the content (uuid5), so even a date re-run after a crash
@@ -12,13 +12,15 @@ publishes the same ids.
 """
 
 import logging
+import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from producers.racing_api import normalise as n
-from producers.racing_api.cards import parse_racecards
+from producers.racing_api.cards import parse_racecards, report_unknown_bookmakers
 from producers.racing_api.checkpoint import Checkpoint
 from producers.racing_api.client import RacingApiClient
 from producers.racing_api.report import ParseReport
@@ -26,11 +28,13 @@ from producers.racing_api.results import parse_results
 from producers.racing_api.settings import RacingApiProducerSettings
 from producers.racing_api.sink import EventSink
 from producers.racing_api.snapshots import history_snapshots, snapshots_of
-from schemas.base import Event
+from schemas.base import Event, EventSource
 from schemas.odds import OddsSnapshot
-from schemas.topics import ODDS_HISTORICAL, RACECARDS, RESULTS, Topic
+from schemas.stats import FetchStats
+from schemas.topics import FETCH_STATS, ODDS_HISTORICAL, RACECARDS, RESULTS, Topic
 
 log = logging.getLogger(__name__)
+PRODUCER = "racing_api.historical"
 _NAMESPACE = uuid.UUID("6f1c1d52-7d0e-4a55-9a55-2f6f8f3c9a10")
 
 
@@ -71,6 +75,7 @@ class HistoricalProducer:
         self._sink = sink
         self._settings = settings
         self._checkpoint = checkpoint
+        self.unknown_bookmakers: Counter[str] = Counter()
 
     def pending(self, start: date, end: date) -> list[date]:
         done = self._checkpoint.done()
@@ -90,6 +95,7 @@ class HistoricalProducer:
 
     async def produce_day(self, day: date) -> DayOutcome:
         regions = self._settings.region_codes
+        started = time.monotonic()
         fetched_at = n.now_utc()
         outcome = DayOutcome(day)
         report = outcome.report
@@ -116,8 +122,16 @@ class HistoricalProducer:
             outcome.unmatched_runners += len(carded_runners - ran)
         for result in results:
             await self._publish(RESULTS, with_id(result, result.race_id, "result"), outcome)
-        await self._sink.flush()
         outcome.races, outcome.results = len(cards), len(results)
+        stats = FetchStats(
+            source=EventSource.RACING_API, source_time=fetched_at, producer=PRODUCER,
+            races=outcome.races, runners=report.runners, bookmakers=len(report.bookmakers),
+            prices=report.prices, unpriced=report.unpriced, errors=report.errors,
+            duration_s=time.monotonic() - started,
+        )  # fmt: skip
+        await self._sink.publish(FETCH_STATS, with_id(stats, PRODUCER, day))
+        await self._sink.flush()
+        report_unknown_bookmakers(report, self.unknown_bookmakers)
         if outcome.unmatched_results:
             log.warning("%s: %d results without a racecard", day, outcome.unmatched_results)
         if report.errors:

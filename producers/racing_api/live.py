@@ -17,11 +17,17 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from producers.racing_api import normalise as n
-from producers.racing_api.cards import ParsedRace, parse_race, parse_racecards
+from producers.racing_api.cards import (
+    ParsedRace,
+    parse_race,
+    parse_racecards,
+    report_unknown_bookmakers,
+)  # fmt: skip
 from producers.racing_api.client import RacingApiClient
 from producers.racing_api.errors import AuthError, RacingApiError
 from producers.racing_api.report import ParseReport
@@ -88,6 +94,7 @@ class LiveProducer:
         self._finished: set[str] = set()  # result in, abandoned or given up: never re-added
         self._next_refresh = datetime.min.replace(tzinfo=UTC)
         self.cycles = 0
+        self.unknown_bookmakers: Counter[str] = Counter()
 
     @property
     def races(self) -> dict[str, TrackedRace]:
@@ -130,6 +137,7 @@ class LiveProducer:
                 log.warning("race %s: %s", race.race_id, outcome)
             polled.add(race.race_id)
         await self._sink.flush()
+        report_unknown_bookmakers(report, self.unknown_bookmakers)
         stats = FetchStats(
             source=EventSource.RACING_API,
             source_time=now,

@@ -33,7 +33,7 @@ from producers.racing_api.report import ParseReport
 from producers.racing_api.settings import RacingApiProducerSettings
 from producers.racing_api.sink import EventSink
 from schemas import reference as ref
-from schemas.base import EventSource
+from schemas.base import EventSource, decode
 from schemas.topics import (
     REF_COURSES,
     REF_DAMS,
@@ -160,10 +160,13 @@ def collect(
     return entities
 
 
+PEDIGREE_FIELDS = ("dob", "sex", "sex_code", "colour", "breeder", "sire_id", "sire", "dam_id",
+                   "dam", "damsire_id", "damsire")  # fmt: skip
+
+
 def with_pedigree(horse: ref.Horse, pro: HorsePro, now: datetime) -> ref.Horse:
     updates: dict[str, object] = {"pedigree_checked": True, "source_time": now}
-    for name in ("dob", "sex", "sex_code", "colour", "breeder", "sire_id", "sire", "dam_id",
-                 "dam", "damsire_id", "damsire"):  # fmt: skip
+    for name in PEDIGREE_FIELDS:
         value = getattr(pro, name)
         if value:
             updates[name] = value
@@ -172,19 +175,33 @@ def with_pedigree(horse: ref.Horse, pro: HorsePro, now: datetime) -> ref.Horse:
     return ref.Horse.model_validate({**horse.model_dump(), **updates})
 
 
-async def known_pedigrees(bootstrap: str) -> set[str]:
-    """Horse ids already enriched, read from the compacted reference.horses.v1 topic."""
+def merged(stored: ref.Horse, seen: ref.Horse) -> ref.Horse:
+    """The stored (enriched) record kept, with the new sighting filling its gaps.
+
+    Pedigree fields come from `/horses/{id}/pro` and stay as stored; the card updates the rest
+    (a name or region can change) and fills any pedigree field still empty.
+    """
+    record = stored.model_dump(exclude={"event_id", "ingest_time"})
+    for name, value in seen.model_dump(
+        exclude_none=True, exclude={"event_id", "ingest_time"}
+    ).items():
+        if name == "pedigree_checked" or (name in PEDIGREE_FIELDS and record.get(name)):
+            continue
+        record[name] = value
+    return ref.Horse.model_validate(record)
+
+
+async def known_pedigrees(bootstrap: str) -> dict[str, ref.Horse]:
+    """Horses already enriched, read from the compacted reference.horses.v1 topic (latest wins)."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
         auto_offset_reset="earliest",
     )  # fmt: skip
-    known: set[str] = set()
+    known: dict[str, ref.Horse] = {}
+    # Assign the registry's partitions directly: an unsubscribed consumer has no metadata yet.
+    assigned = [TopicPartition(REF_HORSES.name, p) for p in range(REF_HORSES.partitions)]
     await consumer.start()
     try:
-        partitions = consumer.partitions_for_topic(REF_HORSES.name) or set()
-        assigned = [TopicPartition(REF_HORSES.name, p) for p in partitions]
-        if not assigned:
-            return known
         consumer.assign(assigned)
         await consumer.seek_to_beginning(*assigned)
         ends = await consumer.end_offsets(assigned)
@@ -194,9 +211,13 @@ async def known_pedigrees(bootstrap: str) -> set[str]:
                 for record in records:
                     if record.value is None or record.key is None:
                         continue
-                    with_flag = orjson.loads(record.value)
-                    if isinstance(with_flag, dict) and with_flag.get("pedigree_checked"):
-                        known.add(record.key.decode())
+                    try:
+                        horse = decode(ref.Horse, record.value)
+                    except (ValidationError, orjson.JSONDecodeError) as error:
+                        log.warning("reference.horses.v1 offset %d: %s", record.offset, error)
+                        continue
+                    if horse.pedigree_checked:
+                        known[horse.id] = horse
     finally:
         await consumer.stop()
     return known
@@ -213,8 +234,12 @@ class ReferenceProducer:
         self.failures = 0
         self.published: dict[str, int] = {}
 
-    async def run(self, today: date, known_horses: set[str]) -> dict[str, int]:
-        """Publish everything once; returns events published per topic."""
+    async def run(self, today: date, known_horses: dict[str, ref.Horse]) -> dict[str, int]:
+        """Publish everything once; returns events published per topic.
+
+        Horses in `known_horses` were enriched before: their stored pedigree is kept (and
+        updated with what the card says) instead of being fetched again.
+        """
         now = n.now_utc()
         regions = self._settings.region_codes
         await self._regions(now)
@@ -228,7 +253,10 @@ class ReferenceProducer:
         )
         entities = collect(cards, results, now, self.report)
         for horse in entities.horses.values():
-            if horse.id not in known_horses:
+            stored = known_horses.get(horse.id)
+            if stored is not None:
+                horse = merged(stored, horse)
+            else:
                 pro = await self._guarded(self._client.horse_pro(horse.id), None)
                 if pro is not None:
                     try:

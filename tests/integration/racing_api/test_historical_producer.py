@@ -8,12 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from producers.racing_api.historical import PRODUCER as HISTORICAL
 from producers.racing_api.run import run_historical
 from schemas.base import decode
 from schemas.odds import OddsSnapshot
 from schemas.racecards import Racecard
 from schemas.results import Result
-from schemas.topics import ODDS_HISTORICAL, RACECARDS, RESULTS
+from schemas.stats import FetchStats
+from schemas.topics import FETCH_STATS, ODDS_HISTORICAL, RACECARDS, RESULTS
 from tests.conftest import Infra
 from tests.integration.racing_api.conftest import producer_settings, serving
 from tests.kafka_helpers import read_all
@@ -88,5 +90,11 @@ async def test_historical_backfill_is_resumable_and_publishes_nothing_twice(
     assert result.runners[0].finished == 1
     assert result.runners[-1].position == "PU"
     assert all(r.sp_decimal is not None for r in result.runners)
+    stats = [
+        decode(FetchStats, r.value) for r in await read_all(infra.kafka_bootstrap, FETCH_STATS.name)
+    ]
+    per_day = [s for s in stats if s.producer == HISTORICAL]
+    assert len(per_day) == len(DAYS)
+    assert all((s.races, s.prices, s.errors) == (2, 280, 0) for s in per_day)
     carded = {r.horse_id for c in cards if c.race_id == result.race_id for r in c.runners}
     assert {r.horse_id for r in result.runners} == carded  # joins on race_id then horse_id

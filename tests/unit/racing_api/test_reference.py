@@ -48,7 +48,11 @@ async def test_reference_entities_are_published_once_with_pedigree_for_new_horse
     sleeps: Sleeps,
 ) -> None:
     settings = make_settings(list_rate_per_s=1000, race_rate_per_s=1000, max_retries=0)
-    known = {"hrs_51491517"}
+    stored = Horse(
+        source="racing_api", source_time=datetime(2025, 1, 1, tzinfo=UTC), id="hrs_51491517",
+        name="Old Name", breeder="Known Stud", pedigree_checked=True,
+    )  # fmt: skip
+    known = {stored.id: stored}
     transport = httpx.MockTransport(upstream)
     async with RacingApiClient(api_settings, settings, transport=transport, sleep=sleeps) as client:
         producer = ReferenceProducer(client, sink, settings)
@@ -62,7 +66,10 @@ async def test_reference_entities_are_published_once_with_pedigree_for_new_horse
     ids = [h.id for h in horses]
     assert len(ids) == len(set(ids)) == 18 + 36  # card runners + result runners, each once
     by_id = {h.id: h for h in horses}
-    assert not by_id["hrs_51491517"].pedigree_checked  # already known: not fetched again
+    kept = by_id["hrs_51491517"]  # enriched before: not fetched again, pedigree kept
+    assert kept.pedigree_checked
+    assert kept.breeder == "Known Stud"
+    assert kept.name != "Old Name"  # updated from the card
     assert not by_id["hrs_57816129"].pedigree_checked  # fetch failed: counted, still published
     assert by_id["hrs_30455194"].pedigree_checked
     assert by_id["hrs_30455194"].breeder == "Juddmonte"
