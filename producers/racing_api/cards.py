@@ -181,21 +181,17 @@ def quotes_of(
         yield quote
 
 
-def _optional_int(value: str | None) -> int | None:
-    try:
-        return n.integer(value)
-    except ValueError:
-        return None
+def runner_of(runner: CardRunner, race_id: str, report: ParseReport) -> Runner:
+    def number(field: str, value: str | None) -> int | None:
+        return report.lenient(n.integer, value, f"{race_id}/{runner.horse_id}.{field}")
 
-
-def runner_of(runner: CardRunner) -> Runner:
     return Runner(
         horse_id=runner.horse_id,
         horse=runner.horse,
-        number=_optional_int(runner.number),
-        draw=_optional_int(runner.draw),
-        age=_optional_int(runner.age),
-        weight_lbs=_optional_int(runner.lbs),
+        number=number("number", runner.number),
+        draw=number("draw", runner.draw),
+        age=number("age", runner.age),
+        weight_lbs=number("lbs", runner.lbs),
         jockey_id=runner.jockey_id or None,
         jockey=runner.jockey or None,
         trainer_id=runner.trainer_id or None,
@@ -211,20 +207,19 @@ def runner_of(runner: CardRunner) -> Runner:
         sire=runner.sire or None,
         dam=runner.dam or None,
         damsire=runner.damsire or None,
-        official_rating=_optional_int(runner.ofr),
+        official_rating=number("ofr", runner.ofr),
         headgear=runner.headgear or None,
         form=runner.form or None,
     )
 
 
 def racecard_of(
-    race: CardRace, runners: Iterable[Runner], off_dt: datetime, fetched_at: datetime
+    race: CardRace,
+    runners: Iterable[Runner],
+    off_dt: datetime,
+    fetched_at: datetime,
+    report: ParseReport,
 ) -> Racecard:
-    distance: Decimal | None
-    try:
-        distance = n.number(race.distance_f)
-    except ValueError:
-        distance = None
     race_day = n.day(race.date) or off_dt.astimezone(n.UK).date()
     return Racecard(
         source=EventSource.RACING_API,
@@ -238,10 +233,10 @@ def racecard_of(
         race_name=race.race_name,
         race_type=race.type or None,
         race_class=race.race_class or None,
-        distance_f=distance,
+        distance_f=report.lenient(n.number, race.distance_f, f"{race.race_id}.distance_f"),
         going=race.going or None,
         surface=race.surface or None,
-        field_size=_optional_int(race.field_size),
+        field_size=report.lenient(n.integer, race.field_size, f"{race.race_id}.field_size"),
         is_abandoned=bool(race.is_abandoned),
         runners=tuple(runners),
         pattern=race.pattern or None,
@@ -265,7 +260,7 @@ def parse_race(raw: object, fetched_at: datetime, report: ParseReport) -> Parsed
     for raw_runner in race.runners:
         try:
             runner = CardRunner.model_validate(raw_runner)
-            runners.append(runner_of(runner))
+            runners.append(runner_of(runner, race.race_id, report))
         except (ValidationError, ValueError, TypeError) as error:
             report.reject("runner", f"{race.race_id}/{_identity(raw_runner, 'horse_id')}", error)
             continue
@@ -275,7 +270,7 @@ def parse_race(raw: object, fetched_at: datetime, report: ParseReport) -> Parsed
     off_dt: datetime | None = None
     try:
         off_dt = _required(off_instant(race), "no off_dt, date or off_time")
-        card = racecard_of(race, runners, off_dt, fetched_at)
+        card = racecard_of(race, runners, off_dt, fetched_at, report)
     except (ValidationError, ValueError, TypeError) as error:
         report.reject("racecard", race.race_id, error)
     return ParsedRace(

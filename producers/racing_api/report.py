@@ -2,7 +2,12 @@
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
+
+T = TypeVar("T")
+V = TypeVar("V")
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +32,14 @@ class ParseReport:
         """Count and log a part of a payload that could not be used (it is skipped)."""
         self.rejected[what] += 1
         log.warning("skipped bad %s at %s: %s", what, where, str(reason)[:300])
+
+    def lenient(self, parse: Callable[[V], T | None], value: V, where: str) -> T | None:
+        """`parse(value)`, or None if it is junk: a bad optional field costs only itself."""
+        try:
+            return parse(value)
+        except (ValueError, TypeError, ArithmeticError) as error:
+            self.reject("field", where, error)
+            return None
 
     def merge(self, other: "ParseReport") -> None:
         self.races += other.races

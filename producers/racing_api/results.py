@@ -1,7 +1,6 @@
 """Parsing `/results` documents into `Result` events (SP, positions, distances, field size)."""
 
 from datetime import datetime
-from decimal import Decimal
 
 from pydantic import ValidationError
 
@@ -12,29 +11,20 @@ from schemas.base import EventSource
 from schemas.results import Result, RunnerResult
 
 
-def _number(value: str | None) -> Decimal | None:
-    try:
-        return n.number(value)
-    except ValueError:
-        return None
+def runner_result(runner: ResultRunner, race_id: str, report: ParseReport) -> RunnerResult:
+    """One finisher (or non-finisher); the SP decimal comes from `sp_dec`, else from `sp`.
 
-
-def _int(value: str | None) -> int | None:
-    try:
-        return n.integer(value)
-    except ValueError:
-        return None
-
-
-def runner_result(runner: ResultRunner) -> RunnerResult:
-    """One finisher (or non-finisher); the SP decimal comes from `sp_dec`, else from `sp`."""
-    sp_from_text, favourite, joint = n.starting_price(runner.sp)
-    try:
-        sp_decimal = n.decimal_price(runner.sp_dec)
-    except ValueError:
-        sp_decimal = None
+    A junk optional field (an SP, a distance, a weight) is counted and left empty; the runner
+    still goes out."""
+    where = f"{race_id}/{runner.horse_id}"
+    sp_from_text, favourite, joint = report.lenient(n.starting_price, runner.sp, f"{where}.sp") or (
+        None,
+        False,
+        False,
+    )
+    sp_decimal = report.lenient(n.decimal_price, runner.sp_dec, f"{where}.sp_dec")
     quoted, finished = n.position(runner.position)
-    bsp = _number(runner.bsp)
+    bsp = report.lenient(n.number, runner.bsp, f"{where}.bsp")
     return RunnerResult(
         horse_id=runner.horse_id,
         horse=runner.horse,
@@ -44,16 +34,18 @@ def runner_result(runner: ResultRunner) -> RunnerResult:
         sp=runner.sp or None,
         sp_favourite=favourite,
         sp_joint_favourite=joint,
-        beaten_lengths=_number(runner.btn),
-        weight_lbs=n.weight_lbs(runner.weight, runner.weight_lbs),
+        beaten_lengths=report.lenient(n.number, runner.btn, f"{where}.btn"),
+        weight_lbs=report.lenient(
+            lambda w: n.weight_lbs(w, runner.weight_lbs), runner.weight, f"{where}.weight"
+        ),
         jockey_id=runner.jockey_id or None,
         trainer_id=runner.trainer_id or None,
-        number=_int(runner.number),
-        draw=_int(runner.draw),
-        beaten_total=_number(runner.ovr_btn),
+        number=report.lenient(n.integer, runner.number, f"{where}.number"),
+        draw=report.lenient(n.integer, runner.draw, f"{where}.draw"),
+        beaten_total=report.lenient(n.number, runner.ovr_btn, f"{where}.ovr_btn"),
         bsp=bsp if bsp is not None and bsp > 1 else None,
         owner_id=runner.owner_id or None,
-        prize=_number(runner.prize),
+        prize=report.lenient(n.number, runner.prize, f"{where}.prize"),
     )
 
 
@@ -72,7 +64,7 @@ def parse_result(raw: object, fetched_at: datetime, report: ParseReport) -> Resu
     runners = []
     for item in race.runners:
         try:
-            runners.append(runner_result(ResultRunner.model_validate(item)))
+            runners.append(runner_result(ResultRunner.model_validate(item), race.race_id, report))
         except (ValidationError, ValueError, TypeError, ArithmeticError) as error:
             where = item.get("horse_id", "?") if isinstance(item, dict) else "?"
             report.reject("result runner", f"{race.race_id}/{where}", error)

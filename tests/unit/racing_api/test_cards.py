@@ -118,3 +118,15 @@ def test_history_ticks_become_snapshots_at_their_own_times(pro_cards: dict[str, 
         (9, Decimal(4)),
     ]
     assert report.rejected == {"history tick": 1}
+
+
+def test_a_junk_optional_field_is_counted_and_the_runner_kept(pro_cards: dict[str, Any]) -> None:
+    runner = pro_cards["racecards"][1]["runners"][2]
+    runner.update(draw="x1", lbs="heavy")
+    report = ParseReport()
+    races = parse_racecards(pro_cards, FETCHED, report)
+    assert races[1].card is not None
+    kept = next(r for r in races[1].card.runners if r.horse_id == runner["horse_id"])
+    assert (kept.draw, kept.weight_lbs, kept.horse) == (None, None, runner["horse"])
+    assert report.rejected == {"field": 2}
+    assert report.prices == 280

@@ -42,6 +42,7 @@ def test_favourite_markers_are_read_from_sp(results_page: dict[str, Any]) -> Non
 def test_non_finishers_and_bad_runners(results_page: dict[str, Any]) -> None:
     race = results_page["results"][0]
     race["runners"][1].update(position="PU", weight="9-7", weight_lbs="", sp="2/1JF", sp_dec="")
+    race["runners"][2].update(sp="junk", btn="a bit")
     race["runners"].append({"horse": "no id"})
     report = ParseReport()
     results = parse_results(results_page["results"], FETCHED, report)
@@ -51,5 +52,7 @@ def test_non_finishers_and_bad_runners(results_page: dict[str, Any]) -> None:
     assert (pulled_up.sp_decimal, pulled_up.sp_favourite, pulled_up.sp_joint_favourite) == (
         Decimal(3), True, True
     )  # fmt: skip
-    assert report.rejected == {"result runner": 1}
+    assert report.rejected == {"result runner": 1, "field": 2}
+    junk = results[0].runners[2]
+    assert (junk.sp_decimal, junk.beaten_lengths) == (Decimal("6.50"), None)  # from sp_dec
     assert len(results) == 5
