@@ -91,7 +91,8 @@ class LiveProducer:
         self._settings = settings
         self._book = PriceBook()
         self._races: dict[str, TrackedRace] = {}
-        self._finished: set[str] = set()  # result in, abandoned or given up: never re-added
+        # Result in, abandoned or given up (race id -> off): never re-added; pruned after 2 days.
+        self._finished: dict[str, datetime] = {}
         self._next_refresh = datetime.min.replace(tzinfo=UTC)
         self.cycles = 0
         self.unknown_bookmakers: Counter[str] = Counter()
@@ -158,6 +159,9 @@ class LiveProducer:
     async def _refresh(self, now: datetime, report: ParseReport, polled: set[str]) -> int:
         """Re-list today's and tomorrow's cards; new races join the schedule."""
         self._next_refresh = now + timedelta(seconds=self._settings.refresh_cards_s)
+        for race_id, off_dt in list(self._finished.items()):
+            if now - off_dt > timedelta(days=2):
+                del self._finished[race_id]
         failures = 0
         today = uk_today(now)
         for day in (today, today + timedelta(days=1)):
@@ -216,7 +220,7 @@ class LiveProducer:
     def _retire(self, race: TrackedRace) -> None:
         self._book.forget_race(race.race_id)
         self._races.pop(race.race_id, None)
-        self._finished.add(race.race_id)
+        self._finished[race.race_id] = race.off_dt
 
     async def _publish_card(self, race: TrackedRace, card: Racecard) -> None:
         current = {runner.horse_id for runner in card.runners}

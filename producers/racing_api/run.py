@@ -1,6 +1,7 @@
 """Entry points of the Racing API producers: each owns its client and publisher lifecycles."""
 
 import asyncio
+import signal
 from datetime import date
 
 from rich.progress import (
@@ -26,13 +27,22 @@ from producers.racing_api.settings import RacingApiProducerSettings
 async def run_live(
     settings: RacingApiProducerSettings, api: RacingApiSettings, stop: asyncio.Event | None = None
 ) -> int:
-    """Poll and publish until `stop` (or `max_cycles`); returns the number of cycles run."""
+    """Poll and publish until `stop` (or `max_cycles`); returns the number of cycles run.
+
+    Without a `stop` event, SIGINT and SIGTERM end the run cleanly: the cycle in flight finishes
+    and the publisher flushes, so nothing fetched is lost on `docker stop` or Ctrl-C.
+    """
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
     async with (
         RacingApiClient(api, settings) as client,
         EventPublisher(settings.kafka_bootstrap_servers) as publisher,
     ):
         producer = LiveProducer(client, publisher, settings)
-        await producer.run(stop or asyncio.Event())
+        await producer.run(stop)
         return producer.cycles
 
 
