@@ -180,7 +180,7 @@ class LiveProducer:
 
     async def _poll(self, race: TrackedRace, report: ParseReport) -> None:
         now = n.now_utc()
-        if race.status in (MarketStatus.OFF, MarketStatus.SUSPENDED) or now >= race.off_dt:
+        if race.status is MarketStatus.OFF or now >= race.off_dt:
             await self._await_result(race, now, report)
             return
         raw = await self._client.racecard_pro(race.race_id)
@@ -256,7 +256,7 @@ class LiveProducer:
 
     async def _await_result(self, race: TrackedRace, now: datetime, report: ParseReport) -> None:
         """After the off: announce it, then ask for the result until it is in (or give up)."""
-        if race.status not in (MarketStatus.OFF, MarketStatus.SUSPENDED):
+        if race.status is not MarketStatus.OFF:
             await self._set_status(race, MarketStatus.OFF, now, "off time passed")
         raw = await self._client.result(race.race_id)
         result = parse_result(raw, now, report) if raw is not None else None

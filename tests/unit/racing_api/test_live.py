@@ -142,3 +142,19 @@ def test_next_poll_never_skips_into_a_faster_band() -> None:
     now = datetime(2025, 10, 14, 12, tzinfo=UTC)
     off = now + timedelta(minutes=125)  # 15 min cadence, but the 5 min band starts in 5 min
     assert next_poll_at(off, now, RacingApiProducerSettings()) == off - timedelta(hours=2)
+
+
+async def test_a_suspended_market_keeps_being_polled_and_reopens(
+    live: LiveProducer, sink: MemorySink, stub: StubState
+) -> None:
+    await live.cycle()
+    sink.events.clear()
+    stub.cards[LEICESTER]["race_status"] = "Suspended"
+    make_due(live, LEICESTER)
+    await live.cycle()
+    stub.cards[LEICESTER]["race_status"] = None
+    stub.set_price(LEICESTER, 1, 1, "9", "8/1")
+    make_due(live, LEICESTER)
+    await live.cycle()
+    assert [s.status for s in sink.on(MARKET_STATE)] == [MarketStatus.SUSPENDED, MarketStatus.OPEN]
+    assert len(prices(sink.on(ODDS_LIVE))) == 1
