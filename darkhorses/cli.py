@@ -3,11 +3,18 @@
 import asyncio
 import contextlib
 import logging
-from typing import Annotated
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from darkhorses.settings import ConnectionSettings, LocalInfraSettings
+
+if TYPE_CHECKING:
+    from darkhorses.settings import RacingApiSettings
+    from producers.racing_api.settings import RacingApiProducerSettings
+
+_T = TypeVar("_T")
 
 app = typer.Typer(help="DarkHorses: real-time horse-racing odds.", no_args_is_help=True)
 kafka_app = typer.Typer(help="The local Apache Kafka broker (KRaft, from Maven Central jars).")
@@ -148,6 +155,87 @@ def produce_simulate(
     settings = SimulatorSettings().model_copy(update=overrides)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_simulator(settings))
+
+
+def _racing_api_settings(
+    regions: str | None,
+) -> "tuple[RacingApiProducerSettings, RacingApiSettings]":
+    from darkhorses.settings import RacingApiSettings
+    from producers.racing_api.settings import RacingApiProducerSettings
+
+    settings = RacingApiProducerSettings()
+    if regions is not None:
+        settings = settings.model_copy(update={"regions": regions})
+    return settings, RacingApiSettings()
+
+
+def _run_racing_api(coroutine: Coroutine[Any, Any, _T]) -> _T | None:
+    """Run a Racing API producer; its errors end the command with a clear message, no trace."""
+    from producers.racing_api.errors import RacingApiError
+
+    try:
+        return asyncio.run(coroutine)
+    except KeyboardInterrupt:
+        return None
+    except RacingApiError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+
+
+@produce_app.command("live")
+def produce_live(
+    regions: Annotated[str | None, typer.Option(help="Region codes, e.g. gb,ire.")] = None,
+) -> None:
+    """Poll today's and tomorrow's pro racecards and publish every price change."""
+    from producers.racing_api.run import run_live
+
+    _logging()
+    settings, api = _racing_api_settings(regions)
+    _run_racing_api(run_live(settings, api))
+
+
+@produce_app.command("historical")
+def produce_historical(
+    from_: Annotated[str | None, typer.Option("--from", help="First date, YYYY-MM-DD.")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Last date, YYYY-MM-DD.")] = None,
+    regions: Annotated[str | None, typer.Option(help="Region codes, e.g. gb,ire.")] = None,
+    daily: Annotated[bool, typer.Option("--daily", help="Just yesterday (UK).")] = False,
+) -> None:
+    """Backfill past races: pre-race prices joined with results (resumable, checkpointed)."""
+    from datetime import date, timedelta
+
+    from producers.racing_api.live import uk_today
+    from producers.racing_api.normalise import now_utc
+    from producers.racing_api.run import run_historical
+
+    _logging()
+    if daily:
+        start = end = uk_today(now_utc()) - timedelta(days=1)
+    elif from_ and to:
+        try:
+            start, end = date.fromisoformat(from_), date.fromisoformat(to)
+        except ValueError as error:
+            raise typer.BadParameter(f"dates must be YYYY-MM-DD: {error}") from None
+        if start > end:
+            raise typer.BadParameter("--from must not be after --to")
+    else:
+        raise typer.BadParameter("give --from and --to, or --daily")
+    settings, api = _racing_api_settings(regions)
+    outcomes = _run_racing_api(run_historical(settings, api, start, end))
+    typer.echo(f"historical: {len(outcomes or [])} date(s) published")
+
+
+@produce_app.command("reference")
+def produce_reference(
+    regions: Annotated[str | None, typer.Option(help="Region codes, e.g. gb,ire.")] = None,
+) -> None:
+    """Publish courses, regions, horses (with pedigree) and people onto reference topics."""
+    from producers.racing_api.run import run_reference
+
+    _logging()
+    settings, api = _racing_api_settings(regions)
+    published = _run_racing_api(run_reference(settings, api))
+    typer.echo(f"reference: {published}")
 
 
 @app.command("streams")

@@ -25,6 +25,16 @@ class Runner(Model):
     dam_id: str | None = None
     damsire_id: str | None = None
     non_runner: bool = False
+    # Added for the Racing API producers; defaults keep older events valid.
+    sex: str | None = None
+    colour: str | None = None
+    region: str | None = None
+    sire: str | None = None
+    dam: str | None = None
+    damsire: str | None = None
+    official_rating: int | None = None
+    headgear: str | None = None
+    form: str | None = None
 
 
 class Racecard(Event):
@@ -44,4 +54,10 @@ class Racecard(Event):
     surface: str | None = None
     field_size: int | None = None
     is_abandoned: bool = False
+    # Added for the Racing API producers; defaults keep older events valid.
+    pattern: str | None = None
+    age_band: str | None = None
+    rating_band: str | None = None
+    prize: str | None = None
+    race_status: str | None = None
     runners: tuple[Runner, ...]

@@ -19,6 +19,14 @@ class RunnerResult(Model):
     weight_lbs: int | None = None
     jockey_id: str | None = None
     trainer_id: str | None = None
+    # Added for the Racing API producers; defaults keep older events valid.
+    number: int | None = None
+    draw: int | None = None
+    beaten_total: Decimal | None = Field(default=None, description="Lengths behind the winner.")
+    bsp: Decimal | None = Field(default=None, description="Betfair starting price, if quoted.")
+    sp_joint_favourite: bool = False
+    owner_id: str | None = None
+    prize: Decimal | None = None
 
 
 class Result(Event):
@@ -26,4 +34,11 @@ class Result(Event):
     off_dt: UtcDatetime
     course_id: str | None = None
     region: str | None = None
+    # Added for the Racing API producers; defaults keep older events valid.
+    race_name: str | None = None
+    course: str | None = None
+    race_type: str | None = None
+    race_class: str | None = None
+    field_size: int | None = Field(default=None, ge=0, description="Runners that ran.")
+    non_runners: str | None = None
     runners: tuple[RunnerResult, ...]

@@ -13,6 +13,7 @@ from schemas.deadletter import DeadLetter
 from schemas.market import MarketState
 from schemas.odds import OddsSnapshot
 from schemas.racecards import Racecard
+from schemas.reference import Course, Horse, Participant, Region
 from schemas.results import Result
 from schemas.stats import FetchStats
 
@@ -104,6 +105,28 @@ DEAD_LETTERS = Topic(
     description="Events a consumer rejected, with the reason.",
 )
 
+
+def _reference(name: str, model: type[Model], description: str) -> Topic:
+    return Topic(
+        f"reference.{name}.v1", model, key="id", partitions=1, cleanup=Cleanup.COMPACT,
+        description=description,
+    )  # fmt: skip
+
+
+REF_COURSES = _reference("courses", Course, "Latest record per course.")
+REF_REGIONS = _reference("regions", Region, "Latest record per region code.")
+REF_HORSES = _reference("horses", Horse, "Latest record per horse, with pedigree.")
+REF_JOCKEYS = _reference("jockeys", Participant, "Latest record per jockey.")
+REF_TRAINERS = _reference("trainers", Participant, "Latest record per trainer.")
+REF_OWNERS = _reference("owners", Participant, "Latest record per owner.")
+REF_SIRES = _reference("sires", Participant, "Latest record per sire.")
+REF_DAMS = _reference("dams", Participant, "Latest record per dam.")
+REF_DAMSIRES = _reference("damsires", Participant, "Latest record per damsire.")
+REFERENCE_TOPICS: tuple[Topic, ...] = (
+    REF_COURSES, REF_REGIONS, REF_HORSES, REF_JOCKEYS, REF_TRAINERS, REF_OWNERS, REF_SIRES,
+    REF_DAMS, REF_DAMSIRES,
+)  # fmt: skip
+
 ALL_TOPICS: tuple[Topic, ...] = (
     ODDS_LIVE,
     ODDS_HISTORICAL,
@@ -112,6 +135,7 @@ ALL_TOPICS: tuple[Topic, ...] = (
     RESULTS,
     FETCH_STATS,
     DEAD_LETTERS,
+    *REFERENCE_TOPICS,
 )
 
 
