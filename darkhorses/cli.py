@@ -3,7 +3,7 @@
 import asyncio
 import contextlib
 import logging
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -104,18 +104,34 @@ def schemas_export() -> None:
 def produce_simulate(
     seed: Annotated[int | None, typer.Option(help="Random seed (same seed, same market).")] = None,
     compression: Annotated[float | None, typer.Option(help="Simulated seconds per second.")] = None,
+    start: Annotated[
+        str | None, typer.Option(help="Simulated start, ISO 8601 with offset (default now).")
+    ] = None,
+    load_rate: Annotated[
+        float | None, typer.Option(help="Load mode: target price updates per second.")
+    ] = None,
+    duration: Annotated[
+        float | None, typer.Option(help="Load mode: stop after this many seconds.")
+    ] = None,
 ) -> None:
-    """Publish the built-in simulated market (no credentials needed)."""
+    """Publish the built-in simulated racing day (no credentials needed), or a load test."""
+    from producers.load import run_load
     from producers.settings import SimulatorSettings
     from producers.simulate import run_simulator
 
     _logging()
-    overrides = {
-        k: v for k, v in {"seed": seed, "compression": compression}.items() if v is not None
-    }
-    settings = SimulatorSettings().model_copy(update=overrides)
+    options: dict[str, Any] = {
+        "seed": seed, "compression": compression, "start": start,
+        "load_rate": load_rate, "load_duration_s": duration,
+    }  # fmt: skip
+    # Options given on the command line override the environment (init kwargs win).
+    settings = SimulatorSettings(**{k: v for k, v in options.items() if v is not None})
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_simulator(settings))
+        if settings.load_rate is not None:
+            report = asyncio.run(run_load(settings))
+            typer.echo(report.summary())
+        else:
+            asyncio.run(run_simulator(settings))
 
 
 @app.command("streams")
