@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import logging
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -132,6 +133,76 @@ def produce_simulate(
             typer.echo(report.summary())
         else:
             asyncio.run(run_simulator(settings))
+
+
+@app.command("record")
+def record_topics(
+    out: Annotated[Path, typer.Argument(help="JSON-lines file to write.")],
+    topic: Annotated[
+        list[str] | None, typer.Option(help="Topic to record (repeatable; default: all).")
+    ] = None,
+    follow: Annotated[bool, typer.Option(help="Keep recording new records until Ctrl-C.")] = False,
+    duration: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
+) -> None:
+    """Record topics from the beginning to a JSON-lines file (one line per record)."""
+    from producers.recording import MissingTopic, record
+    from schemas.topics import ALL_TOPICS
+
+    _logging()
+    topics = topic or [t.name for t in ALL_TOPICS]
+    bootstrap = ConnectionSettings().kafka_bootstrap_servers
+    with out.open("wb") as sink, contextlib.suppress(KeyboardInterrupt):
+        try:
+            report = asyncio.run(
+                record(bootstrap, topics, sink, follow=follow, duration_s=duration)
+            )
+        except MissingTopic as error:
+            typer.echo(f"error: {error}", err=True)
+            raise typer.Exit(2) from None
+        typer.echo(report.summary())
+
+
+@app.command("replay")
+def replay_recording(
+    recording: Annotated[Path, typer.Argument(help="JSON-lines file from `darkhorses record`.")],
+    speed: Annotated[
+        str, typer.Option(help="Times the recorded pace (e.g. 1, 10), or 'max' for no pacing.")
+    ] = "max",
+    topic_map: Annotated[
+        list[str] | None, typer.Option(help="Send topic FROM to TO instead: FROM=TO (repeatable).")
+    ] = None,
+    skip_bad: Annotated[
+        bool, typer.Option(help="Replay the good lines even if some are bad (they are logged).")
+    ] = False,
+) -> None:
+    """Replay a recording onto the topics, keys and payloads unchanged."""
+    from producers.recording import BadRecording
+    from producers.replay import replay
+
+    _logging()
+    if not recording.is_file():
+        typer.echo(f"error: no recording at {recording}", err=True)
+        raise typer.Exit(2)
+    try:
+        pace = None if speed == "max" else float(speed)
+        mapping = dict(item.split("=", 1) for item in topic_map or [])
+    except ValueError:
+        typer.echo("error: --speed takes a number or 'max', --topic-map FROM=TO", err=True)
+        raise typer.Exit(2) from None
+    bootstrap = ConnectionSettings().kafka_bootstrap_servers
+    try:
+        report = asyncio.run(
+            replay(bootstrap, recording, speed=pace, topic_map=mapping, skip_bad=skip_bad)
+        )
+    except BadRecording as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+    except ValueError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(report.summary())
+    if report.bad_lines:
+        raise typer.Exit(1)
 
 
 @app.command("streams")
