@@ -165,11 +165,11 @@ async def record(
     stop = stop or asyncio.Event()
     report = RecordReport()
     started = time.monotonic()
+    partitions = await partitions_of(bootstrap, topics)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
         auto_offset_reset="earliest",
     )  # fmt: skip
-    partitions = await partitions_of(bootstrap, topics)
     async with consumer:
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
@@ -196,6 +196,11 @@ async def partitions_of(bootstrap: str, topics: Sequence[str]) -> list[TopicPart
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
+        # Check first: describing a missing topic would auto-create it on a default broker.
+        existing = set(await admin.list_topics())
+        for topic in topics:
+            if topic not in existing:
+                raise MissingTopic(topic)
         described = {d["topic"]: d for d in await admin.describe_topics(list(topics))}
     finally:
         await admin.close()

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
 
 from darkhorses.infra.kafka import ensure_topics
 from producers.recording import partitions_of
@@ -192,3 +193,22 @@ async def test_a_recording_with_bad_lines_is_refused_with_their_numbers(
     assert "2 bad line(s) skipped" in output
     replayed = await read_all(infra.kafka_bootstrap, fresh.name)
     assert [decode(MarketState, r.value) for r in replayed] == [state, state]
+
+
+async def test_recording_a_missing_topic_is_an_error_and_does_not_create_it(
+    infra: Infra, artifacts: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "none.jsonl"
+    code, output = run_cli(
+        infra,
+        ["record", str(out), "--topic", "test.no.such.topic"],
+        artifacts / "record-missing.log",
+    )
+    assert code == 2
+    assert "topic 'test.no.such.topic' does not exist" in output
+    admin = AIOKafkaAdminClient(bootstrap_servers=infra.kafka_bootstrap)
+    await admin.start()
+    try:
+        assert "test.no.such.topic" not in await admin.list_topics()
+    finally:
+        await admin.close()

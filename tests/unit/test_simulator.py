@@ -1,10 +1,15 @@
 """The simulated racing day: determinism, market realism, and the race lifecycle."""
 
+import hashlib
 import math
+import os
+import subprocess
+import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -292,3 +297,24 @@ def test_ladder_prices_are_consistent() -> None:
     ticks = [rung.decimal for rung in EXCHANGE.rungs]
     assert ticks == sorted(set(ticks))
     assert (ticks[0], ticks[-1], len(ticks)) == (Decimal("1.01"), Decimal("1000"), 350)
+
+
+DIGEST_SCRIPT = """
+import hashlib, sys
+from datetime import timedelta
+from tests.unit.test_simulator import simulate, stable
+digest = hashlib.sha256(b"".join(stable(simulate(7, hours=1, races=5, bookmakers=10))))
+sys.stdout.write(digest.hexdigest())
+"""
+
+
+@pytest.mark.parametrize("hash_seed", ["0", "12345"])
+def test_runs_in_other_processes_are_byte_identical(hash_seed: str) -> None:
+    """Goldens and replays compare across processes: no set order or hash seed may leak in."""
+    here = hashlib.sha256(b"".join(stable(simulate(7, hours=1, races=5, bookmakers=10))))
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONHASHSEED=hash_seed)
+    there = subprocess.run(
+        [sys.executable, "-c", DIGEST_SCRIPT], cwd=root, env=env, capture_output=True, check=True
+    )
+    assert there.stdout.decode() == here.hexdigest()
