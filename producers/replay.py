@@ -95,7 +95,7 @@ async def replay(
     records = (item for item in read_recording(path) if not isinstance(item, tuple))
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, enable_idempotence=True, linger_ms=10,
-        max_batch_size=512 * 1024, compression_type="lz4",
+        max_batch_size=512 * 1024, compression_type="zstd",
     )  # fmt: skip
     started = time.monotonic()
     first: int | None = None

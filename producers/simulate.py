@@ -3,6 +3,8 @@
 import asyncio
 import contextlib
 import logging
+import math
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 from producers.publisher import EventPublisher
@@ -37,6 +39,24 @@ def simulator_for(settings: SimulatorSettings) -> MarketSimulator:
         bookmakers=settings.bookmakers,
         meetings=settings.meetings,
     )
+
+
+def simulated_day(
+    settings: SimulatorSettings, duration: timedelta, step: timedelta = timedelta(seconds=30)
+) -> Iterator[tuple[Topic, SimEvent]]:
+    """(topic, event) for `duration` of the seeded day, without Kafka: for golden tests.
+
+    Identical to what `run_simulator` publishes for the same seed and start (ticks do not
+    change the stream), so a golden file made from it matches a live run's topics.
+    """
+    simulator = simulator_for(settings)
+    for card in simulator.racecards():
+        yield RACECARDS, card
+    for snapshot in simulator.open_markets():
+        yield ODDS_LIVE, snapshot
+    for _ in range(math.ceil(duration / step)):
+        for event in simulator.advance(step):
+            yield topic_for(event), event
 
 
 async def run_simulator(settings: SimulatorSettings, stop: asyncio.Event | None = None) -> int:

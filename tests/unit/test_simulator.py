@@ -15,12 +15,15 @@ import pytest
 
 from producers.bookmaking import each_way_terms
 from producers.ladder import EXCHANGE, LADDER, nearest_price
+from producers.settings import SimulatorSettings
+from producers.simulate import simulated_day
 from producers.simulator import MarketSimulator, SimEvent
 from schemas import decode, encode
 from schemas.market import MarketState, MarketStatus
 from schemas.odds import OddsSnapshot
 from schemas.racecards import Racecard
 from schemas.results import Result
+from schemas.topics import MARKET_STATE, ODDS_LIVE, RACECARDS
 
 START = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 EXCHANGES = {"betfair_exchange", "matchbook"}
@@ -318,3 +321,11 @@ def test_runs_in_other_processes_are_byte_identical(hash_seed: str) -> None:
         [sys.executable, "-c", DIGEST_SCRIPT], cwd=root, env=env, capture_output=True, check=True
     )
     assert there.stdout.decode() == here.hexdigest()
+
+
+def test_the_day_for_goldens_is_the_published_stream() -> None:
+    settings = SimulatorSettings(seed=7, start=START, races=5, bookmakers=10)
+    day = list(simulated_day(settings, timedelta(hours=1)))
+    assert stable(e for _, e in day) == stable(simulate(7, hours=1, races=5, bookmakers=10))
+    assert {topic.name for topic, _ in day} >= {ODDS_LIVE.name, RACECARDS.name, MARKET_STATE.name}
+    assert all(topic.model is type(event) for topic, event in day)
