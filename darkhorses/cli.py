@@ -1,14 +1,17 @@
 """`darkhorses`: one command-line entry point, a subcommand per runtime and chore."""
 
 import asyncio
-import contextlib
 import logging
+import signal
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 
 from darkhorses.settings import ConnectionSettings, LocalInfraSettings
+
+T = TypeVar("T")
 
 app = typer.Typer(help="DarkHorses: real-time horse-racing odds.", no_args_is_help=True)
 kafka_app = typer.Typer(help="The local Apache Kafka broker (KRaft, from Maven Central jars).")
@@ -27,6 +30,19 @@ def _logging(level: str = "INFO") -> None:
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", force=True
     )
+
+
+def _until_stopped(main: Callable[[asyncio.Event], Awaitable[T]]) -> T:
+    """Run `main(stop)`; Ctrl-C or SIGTERM sets `stop`, so it finishes cleanly and reports."""
+
+    async def run() -> T:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        return await main(stop)
+
+    return asyncio.run(run())
 
 
 # -- infrastructure ---------------------------------------------------------------------------
@@ -127,12 +143,10 @@ def produce_simulate(
     }  # fmt: skip
     # Options given on the command line override the environment (init kwargs win).
     settings = SimulatorSettings(**{k: v for k, v in options.items() if v is not None})
-    with contextlib.suppress(KeyboardInterrupt):
-        if settings.load_rate is not None:
-            report = asyncio.run(run_load(settings))
-            typer.echo(report.summary())
-        else:
-            asyncio.run(run_simulator(settings))
+    if settings.load_rate is not None:
+        typer.echo(_until_stopped(lambda stop: run_load(settings, stop)).summary())
+    else:
+        _until_stopped(lambda stop: run_simulator(settings, stop))
 
 
 @app.command("record")
@@ -151,10 +165,12 @@ def record_topics(
     _logging()
     topics = topic or [t.name for t in ALL_TOPICS]
     bootstrap = ConnectionSettings().kafka_bootstrap_servers
-    with out.open("wb") as sink, contextlib.suppress(KeyboardInterrupt):
+    with out.open("wb") as sink:
         try:
-            report = asyncio.run(
-                record(bootstrap, topics, sink, follow=follow, duration_s=duration)
+            report = _until_stopped(
+                lambda stop: record(
+                    bootstrap, topics, sink, follow=follow, duration_s=duration, stop=stop
+                )
             )
         except MissingTopic as error:
             typer.echo(f"error: {error}", err=True)
@@ -191,8 +207,10 @@ def replay_recording(
         raise typer.Exit(2) from None
     bootstrap = ConnectionSettings().kafka_bootstrap_servers
     try:
-        report = asyncio.run(
-            replay(bootstrap, recording, speed=pace, topic_map=mapping, skip_bad=skip_bad)
+        report = _until_stopped(
+            lambda stop: replay(
+                bootstrap, recording, speed=pace, topic_map=mapping, skip_bad=skip_bad, stop=stop
+            )
         )
     except BadRecording as error:
         typer.echo(f"error: {error}", err=True)

@@ -186,6 +186,8 @@ async def record(
                         to_line(tp.topic, tp.partition, r.offset, r.key, r.timestamp, r.value)
                     )
                 report.records[tp.topic] += len(records)
+            if follow and batches:
+                out.flush()  # a followed recording is readable (and survives a crash) as it grows
     out.flush()
     report.elapsed_s = time.monotonic() - started
     return report

@@ -2,7 +2,10 @@
 `darkhorses record`, replayed with `darkhorses replay`, and the replayed records must equal the
 recorded ones in content and in per-partition (so per-race) order."""
 
+import asyncio
 import base64
+import signal
+import time
 from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,7 +17,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from darkhorses.infra.kafka import ensure_topics
-from producers.recording import partitions_of
+from producers.recording import parse_line, partitions_of
 from producers.settings import SimulatorSettings
 from producers.simulate import run_simulator
 from producers.simulator import EventIds
@@ -22,7 +25,7 @@ from schemas.base import decode
 from schemas.market import MarketState
 from schemas.topics import ALL_TOPICS, MARKET_STATE, RESULTS, Cleanup, Topic
 from tests.conftest import Infra, start_runtime
-from tests.kafka_helpers import read_all
+from tests.kafka_helpers import read_all, send_raw
 
 pytestmark = pytest.mark.integration
 
@@ -212,3 +215,44 @@ async def test_recording_a_missing_topic_is_an_error_and_does_not_create_it(
         assert "test.no.such.topic" not in await admin.list_topics()
     finally:
         await admin.close()
+
+
+async def test_following_records_new_records_until_interrupted(
+    infra: Infra, artifacts: Path, tmp_path: Path
+) -> None:
+    def state(race_id: str) -> bytes:
+        event = MarketState.model_validate(
+            {"source": "simulator", "source_time": START, "race_id": race_id, "status": "open"}
+        )
+        return event.model_dump_json().encode()
+
+    await send_raw(infra.kafka_bootstrap, MARKET_STATE.name, b"rac_follow_1", state("rac_follow_1"))
+    out = tmp_path / "follow.jsonl"
+    args = ["record", str(out), "--topic", MARKET_STATE.name, "--follow"]
+    runtime = start_runtime(args, infra.env(), artifacts / "record-follow.log")
+    try:
+        await wait_for_text(out, b"rac_follow_1")
+        await send_raw(
+            infra.kafka_bootstrap, MARKET_STATE.name, b"rac_follow_2", state("rac_follow_2")
+        )
+        await wait_for_text(out, b"rac_follow_2")
+        runtime.process.send_signal(signal.SIGINT)
+        assert runtime.process.wait(timeout=60) == 0, runtime.output()
+    finally:
+        runtime.stop()
+    assert "recorded" in runtime.output()
+    lines = [parse_line(n, raw) for n, raw in enumerate(out.read_bytes().splitlines(), start=1)]
+    assert [r.key for r in lines].count(b"rac_follow_2") == 1
+
+
+async def wait_for_text(path: Path, text: bytes, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if contains(path, text):
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{text!r} never appeared in {path}")
+
+
+def contains(path: Path, text: bytes) -> bool:
+    return path.exists() and text in path.read_bytes()
