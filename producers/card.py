@@ -72,6 +72,8 @@ class SimRace:
     # The last quote per (book index, horse_id): rung index on the book's ladder, e/w places.
     quoted: dict[tuple[int, str], tuple[int, int | None]] = field(default_factory=dict)
     off_probabilities: dict[str, float] = field(default_factory=dict)
+    # The view each book last priced from (by identity), to skip repricing an unchanged view.
+    priced_from: dict[int, dict[str, float]] = field(default_factory=dict)
 
     @property
     def off_dt(self) -> datetime:

@@ -244,6 +244,9 @@ class MarketSimulator:
         """`book`'s new prices from its (maybe lagging) view; only changes unless `full`."""
         book = self.books[index]
         view = race.probabilities_at(self.now - book.lag_s)
+        if not full and race.priced_from.get(index) is view:
+            return None  # the same view of the market prices the same: nothing changed
+        race.priced_from[index] = view
         horses = list(view)
         rungs = price_book(book, [view[h] for h in horses])
         terms = book_terms(book, len(horses))
@@ -292,6 +295,7 @@ class MarketSimulator:
         race.off_probabilities = race.probabilities()
         race.quoted.clear()
         race.history.clear()
+        race.priced_from.clear()
         yield self._state(race, MarketStatus.OFF, None)
         running_s = float(race.distance_f) * 13 + self.rng.uniform(120, 300)  # then weighed in
         self._schedule(self.now + running_s, Action.RESULT, race)
