@@ -50,10 +50,8 @@ def simulated_day(
     change the stream), so a golden file made from it matches a live run's topics.
     """
     simulator = simulator_for(settings)
-    for card in simulator.racecards():
-        yield RACECARDS, card
-    for snapshot in simulator.open_markets():
-        yield ODDS_LIVE, snapshot
+    for event in simulator.initial_events():
+        yield topic_for(event), event
     for _ in range(math.ceil(duration / step)):
         for event in simulator.advance(step):
             yield topic_for(event), event
@@ -65,10 +63,8 @@ async def run_simulator(settings: SimulatorSettings, stop: asyncio.Event | None 
     stop = stop or asyncio.Event()
     simulator = simulator_for(settings)
     async with EventPublisher(settings.kafka_bootstrap_servers) as publisher:
-        for card in simulator.racecards():
-            await publisher.publish(RACECARDS, card)
-        for snapshot in simulator.open_markets():
-            await publisher.publish(ODDS_LIVE, snapshot)
+        for event in simulator.initial_events():
+            await publisher.publish(topic_for(event), event)
         await publisher.flush()
         log.info(
             "simulator: seed %d, %d races on the card, %d books, %d events",

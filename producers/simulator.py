@@ -71,8 +71,8 @@ class MarketSimulator:
     """Builds a racing day from `seed` at `start`, then advances it in simulated time.
 
     `races` is how many races the card keeps ahead (not yet off); `meetings` how many courses
-    race side by side. `racecards()` and `open_markets()` give the initial image; `advance`
-    yields everything that happened since.
+    race side by side. `initial_events()` gives the day as it stands at the start (cards, open
+    market states, a full price image); `advance` yields everything that happened since.
     """
 
     def __init__(
@@ -159,6 +159,13 @@ class MarketSimulator:
 
     def racecards(self) -> list[Racecard]:
         return [racecard(race, event_id=self.ids.next(), at=self.clock) for race in self.races]
+
+    def initial_events(self) -> Iterator[SimEvent]:
+        """The day as it stands at the start: cards, open markets and a full price image."""
+        yield from self.racecards()
+        for race in self.races:
+            yield self._state(race, race.status, "market formed")
+        yield from self.open_markets()
 
     def open_markets(self) -> Iterator[OddsSnapshot]:
         """A full image of every open market: every book's price for every runner."""
@@ -302,6 +309,7 @@ class MarketSimulator:
         while self._upcoming() < self.ahead:  # keep the card rolling
             new_race = self._add_race()
             yield racecard(new_race, event_id=self.ids.next(), at=self.clock)
+            yield self._state(new_race, MarketStatus.OPEN, "market formed")
             for index in range(len(self.books)):
                 snapshot = self._reprice(new_race, index, full=True)
                 if snapshot is not None:

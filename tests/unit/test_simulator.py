@@ -1,6 +1,7 @@
 """The simulated racing day: determinism, market realism, and the race lifecycle."""
 
 import hashlib
+import itertools
 import math
 import os
 import subprocess
@@ -38,8 +39,7 @@ def simulate(
     bookmakers: int = 24,
 ) -> Iterator[SimEvent]:
     simulator = MarketSimulator(seed=seed, start=START, races=races, bookmakers=bookmakers)
-    yield from simulator.racecards()
-    yield from simulator.open_markets()
+    yield from simulator.initial_events()
     for _ in range(int(hours * 3600 / step.total_seconds())):
         yield from simulator.advance(step)
 
@@ -329,3 +329,21 @@ def test_the_day_for_goldens_is_the_published_stream() -> None:
     assert stable(e for _, e in day) == stable(simulate(7, hours=1, races=5, bookmakers=10))
     assert {topic.name for topic, _ in day} >= {ODDS_LIVE.name, RACECARDS.name, MARKET_STATE.name}
     assert all(topic.model is type(event) for topic, event in day)
+
+
+def test_each_market_goes_open_then_off_then_result() -> None:
+    lifecycles: dict[str, list[MarketStatus]] = defaultdict(list)
+    for event in simulate(10, hours=5, races=6, bookmakers=4):
+        if isinstance(event, MarketState):
+            lifecycles[event.race_id].append(event.status)
+    allowed = {
+        MarketStatus.OPEN: {MarketStatus.SUSPENDED, MarketStatus.OFF},
+        MarketStatus.SUSPENDED: {MarketStatus.OPEN, MarketStatus.OFF},
+        MarketStatus.OFF: {MarketStatus.RESULT},
+        MarketStatus.RESULT: set(),
+    }
+    assert len(lifecycles) > 20
+    for statuses in lifecycles.values():
+        assert statuses[0] is MarketStatus.OPEN
+        for before, after in itertools.pairwise(statuses):
+            assert after in allowed[before], statuses
