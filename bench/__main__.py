@@ -1,9 +1,10 @@
 """`python -m bench`: run every benchmark in turn."""
 
 from bench import parse as parse_bench
+from bench import simulator as simulator_bench
 from bench import slice as slice_bench
 
-BENCHMARKS = (slice_bench.main, parse_bench.main)
+BENCHMARKS = (slice_bench.main, parse_bench.main, simulator_bench.main)
 
 for benchmark in BENCHMARKS:
     benchmark()

@@ -1,9 +1,10 @@
 """`darkhorses`: one command-line entry point, a subcommand per runtime and chore."""
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Coroutine
+import signal
+from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     from producers.racing_api.settings import RacingApiProducerSettings
 
 _T = TypeVar("_T")
+T = TypeVar("T")
 
 app = typer.Typer(help="DarkHorses: real-time horse-racing odds.", no_args_is_help=True)
 kafka_app = typer.Typer(help="The local Apache Kafka broker (KRaft, from Maven Central jars).")
@@ -34,6 +36,19 @@ def _logging(level: str = "INFO") -> None:
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", force=True
     )
+
+
+def _until_stopped(main: Callable[[asyncio.Event], Awaitable[T]]) -> T:
+    """Run `main(stop)`; Ctrl-C or SIGTERM sets `stop`, so it finishes cleanly and reports."""
+
+    async def run() -> T:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        return await main(stop)
+
+    return asyncio.run(run())
 
 
 # -- infrastructure ---------------------------------------------------------------------------
@@ -143,18 +158,106 @@ def apikey_revoke(key_id: Annotated[str, typer.Argument(help="The key's id.")]) 
 def produce_simulate(
     seed: Annotated[int | None, typer.Option(help="Random seed (same seed, same market).")] = None,
     compression: Annotated[float | None, typer.Option(help="Simulated seconds per second.")] = None,
+    start: Annotated[
+        str | None, typer.Option(help="Simulated start, ISO 8601 with offset (default now).")
+    ] = None,
+    load_rate: Annotated[
+        float | None, typer.Option(help="Load mode: target price updates per second.")
+    ] = None,
+    duration: Annotated[
+        float | None, typer.Option(help="Load mode: stop after this many seconds.")
+    ] = None,
 ) -> None:
-    """Publish the built-in simulated market (no credentials needed)."""
+    """Publish the built-in simulated racing day (no credentials needed), or a load test."""
+    from producers.load import run_load
     from producers.settings import SimulatorSettings
     from producers.simulate import run_simulator
 
     _logging()
-    overrides = {
-        k: v for k, v in {"seed": seed, "compression": compression}.items() if v is not None
-    }
-    settings = SimulatorSettings().model_copy(update=overrides)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_simulator(settings))
+    options: dict[str, Any] = {
+        "seed": seed, "compression": compression, "start": start,
+        "load_rate": load_rate, "load_duration_s": duration,
+    }  # fmt: skip
+    # Options given on the command line override the environment (init kwargs win).
+    settings = SimulatorSettings(**{k: v for k, v in options.items() if v is not None})
+    if settings.load_rate is not None:
+        typer.echo(_until_stopped(lambda stop: run_load(settings, stop)).summary())
+    else:
+        _until_stopped(lambda stop: run_simulator(settings, stop))
+
+
+@app.command("record")
+def record_topics(
+    out: Annotated[Path, typer.Argument(help="JSON-lines file to write.")],
+    topic: Annotated[
+        list[str] | None, typer.Option(help="Topic to record (repeatable; default: all).")
+    ] = None,
+    follow: Annotated[bool, typer.Option(help="Keep recording new records until Ctrl-C.")] = False,
+    duration: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
+) -> None:
+    """Record topics from the beginning to a JSON-lines file (one line per record)."""
+    from producers.recording import MissingTopic, record
+    from schemas.topics import ALL_TOPICS
+
+    _logging()
+    topics = topic or [t.name for t in ALL_TOPICS]
+    bootstrap = ConnectionSettings().kafka_bootstrap_servers
+    with out.open("wb") as sink:
+        try:
+            report = _until_stopped(
+                lambda stop: record(
+                    bootstrap, topics, sink, follow=follow, duration_s=duration, stop=stop
+                )
+            )
+        except MissingTopic as error:
+            typer.echo(f"error: {error}", err=True)
+            raise typer.Exit(2) from None
+        typer.echo(report.summary())
+
+
+@app.command("replay")
+def replay_recording(
+    recording: Annotated[Path, typer.Argument(help="JSON-lines file from `darkhorses record`.")],
+    speed: Annotated[
+        str, typer.Option(help="Times the recorded pace (e.g. 1, 10), or 'max' for no pacing.")
+    ] = "max",
+    topic_map: Annotated[
+        list[str] | None, typer.Option(help="Send topic FROM to TO instead: FROM=TO (repeatable).")
+    ] = None,
+    skip_bad: Annotated[
+        bool, typer.Option(help="Replay the good lines even if some are bad (they are logged).")
+    ] = False,
+) -> None:
+    """Replay a recording onto the topics, keys and payloads unchanged."""
+    from producers.recording import BadRecording
+    from producers.replay import replay
+
+    _logging()
+    if not recording.is_file():
+        typer.echo(f"error: no recording at {recording}", err=True)
+        raise typer.Exit(2)
+    try:
+        pace = None if speed == "max" else float(speed)
+        mapping = dict(item.split("=", 1) for item in topic_map or [])
+    except ValueError:
+        typer.echo("error: --speed takes a number or 'max', --topic-map FROM=TO", err=True)
+        raise typer.Exit(2) from None
+    bootstrap = ConnectionSettings().kafka_bootstrap_servers
+    try:
+        report = _until_stopped(
+            lambda stop: replay(
+                bootstrap, recording, speed=pace, topic_map=mapping, skip_bad=skip_bad, stop=stop
+            )
+        )
+    except BadRecording as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+    except ValueError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(report.summary())
+    if report.bad_lines:
+        raise typer.Exit(1)
 
 
 def _racing_api_settings(

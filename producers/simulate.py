@@ -1,22 +1,25 @@
-"""`darkhorses produce simulate`: publish the simulated market onto the live topics."""
+"""`darkhorses produce simulate`: publish the simulated racing day onto the live topics."""
 
 import asyncio
 import contextlib
 import logging
+import math
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 from producers.publisher import EventPublisher
 from producers.settings import SimulatorSettings
-from producers.simulator import MarketSimulator
+from producers.simulator import MarketSimulator, SimEvent
 from schemas.market import MarketState
 from schemas.odds import OddsSnapshot
 from schemas.racecards import Racecard
-from schemas.topics import MARKET_STATE, ODDS_LIVE, RACECARDS, Topic
+from schemas.results import Result
+from schemas.topics import MARKET_STATE, ODDS_LIVE, RACECARDS, RESULTS, Topic
 
 log = logging.getLogger(__name__)
 
 
-def topic_for(event: OddsSnapshot | MarketState | Racecard) -> Topic:
+def topic_for(event: SimEvent) -> Topic:
     match event:
         case OddsSnapshot():
             return ODDS_LIVE
@@ -24,27 +27,49 @@ def topic_for(event: OddsSnapshot | MarketState | Racecard) -> Topic:
             return MARKET_STATE
         case Racecard():
             return RACECARDS
+        case Result():
+            return RESULTS
+
+
+def simulator_for(settings: SimulatorSettings) -> MarketSimulator:
+    return MarketSimulator(
+        seed=settings.seed,
+        start=settings.start_time(datetime.now(UTC)),
+        races=settings.races,
+        bookmakers=settings.bookmakers,
+        meetings=settings.meetings,
+    )
+
+
+def simulated_day(
+    settings: SimulatorSettings, duration: timedelta, step: timedelta = timedelta(seconds=30)
+) -> Iterator[tuple[Topic, SimEvent]]:
+    """(topic, event) for `duration` of the seeded day, without Kafka: for golden tests.
+
+    Identical to what `run_simulator` publishes for the same seed and start (ticks do not
+    change the stream), so a golden file made from it matches a live run's topics.
+    """
+    simulator = simulator_for(settings)
+    for event in simulator.initial_events():
+        yield topic_for(event), event
+    for _ in range(math.ceil(duration / step)):
+        for event in simulator.advance(step):
+            yield topic_for(event), event
 
 
 async def run_simulator(settings: SimulatorSettings, stop: asyncio.Event | None = None) -> int:
-    """Publish racecards and a full image, then a tick of changes every `tick_s`.
-
-    Returns the number of events published.
-    """
+    """Publish the cards and a full image, then every tick (`tick_s` real seconds) what happened
+    in `tick_s * compression` simulated seconds. Returns the number of events published."""
     stop = stop or asyncio.Event()
-    simulator = MarketSimulator(
-        seed=settings.seed,
-        start=datetime.now(UTC),
-        races=settings.races,
-        bookmakers=settings.bookmakers,
-    )
+    simulator = simulator_for(settings)
     async with EventPublisher(settings.kafka_bootstrap_servers) as publisher:
-        for card in simulator.racecards():
-            await publisher.publish(RACECARDS, card)
-        for snapshot in simulator.open_markets():
-            await publisher.publish(ODDS_LIVE, snapshot)
+        for event in simulator.initial_events():
+            await publisher.publish(topic_for(event), event)
         await publisher.flush()
-        log.info("simulator: %d races open, %d events", len(simulator.races), publisher.published)
+        log.info(
+            "simulator: seed %d, %d races on the card, %d books, %d events",
+            settings.seed, len(simulator.races), len(simulator.books), publisher.published,
+        )  # fmt: skip
         tick = 0
         step = timedelta(seconds=settings.tick_s * settings.compression)
         while not stop.is_set() and (settings.max_ticks is None or tick < settings.max_ticks):
@@ -54,4 +79,6 @@ async def run_simulator(settings: SimulatorSettings, stop: asyncio.Event | None 
                 await publisher.publish(topic_for(event), event)
             await publisher.flush()
             tick += 1
+            if tick % 60 == 0:
+                log.info("simulator: %s, %d events", simulator.clock, publisher.published)
         return publisher.published

@@ -1,87 +1,79 @@
-"""A deterministic simulated UK racing market: the default source when no credentials are set.
+"""A deterministic simulated UK racing day: the default source when no credentials are set.
 
-Each race has runners with a latent win probability. Every bookmaker prices the field from that
-probability with its own margin and favourite-longshot bias, snapped to the fractional ladder,
-and reprices only some runners each tick (some books lag). Latent probabilities random-walk, so
-prices drift and steam. The same seed always yields the same events (given the same clock).
+A discrete-event simulation in simulated time. Every happening (a book repricing, the latent
+market moving, a suspension, a non-runner, the off, the result) is an action on one priority
+queue ordered by (time, sequence number), and all randomness is drawn inside actions in that
+order. So the event stream depends only on the seed and the start time, never on how the run is
+sliced into ticks, and event ids come from the seed, the start and a counter: a replay or a
+golden file of a seeded run is exactly reproducible (only `ingest_time` is wall clock).
+
+Memory stays bounded on a long run: a race lives from its card to its result, its latent
+history is trimmed to the longest book lag, and the card is topped up as races go off.
 """
 
+import hashlib
+import heapq
+import itertools
 import math
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from enum import IntEnum
 
-from producers.ladder import nearest_price
+from producers.bookmaking import SimBook, book_terms, choose_books, price_book
+from producers.card import COURSES, Meeting, SimRace, make_race, open_meeting, racecard
+from producers.race_result import run_race
 from schemas.base import EventSource
-from schemas.bookmakers import REGISTRY, Bookmaker, BookmakerType
 from schemas.market import MarketState, MarketStatus
 from schemas.odds import OddsSnapshot, RunnerPrice
-from schemas.racecards import Racecard, Runner
+from schemas.racecards import Racecard
+from schemas.results import Result
 
-COURSES = (
-    ("crs_52", "Kempton (AW)", "GB"), ("crs_26", "Cheltenham", "GB"), ("crs_1", "Ascot", "GB"),
-    ("crs_70", "Newmarket", "GB"), ("crs_45", "Haydock", "GB"), ("crs_30", "Doncaster", "GB"),
-    ("crs_180", "Leopardstown", "IRE"), ("crs_196", "Punchestown", "IRE"),
-    ("crs_62", "Lingfield (AW)", "GB"), ("crs_101", "Wolverhampton (AW)", "GB"),
-)  # fmt: skip
-RACE_KINDS = ("Handicap", "Maiden Stakes", "Novices Hurdle", "Handicap Chase", "Stakes")
-_SYLLABLES = ("bal", "dor", "fin", "gal", "har", "kes", "lor", "mir", "nor", "pel", "quin", "ros")
+SimEvent = OddsSnapshot | MarketState | Racecard | Result
 
-
-@dataclass
-class SimRunner:
-    horse_id: str
-    horse: str
-    number: int
-    strength: float  # log-odds of the latent win probability
-    non_runner: bool = False
+EVOLVE_EVERY_S = 10.0
+HISTORY_S = 300.0  # longer than any book's lag
+VOLATILITY = 0.004  # log-odds per sqrt(second) of a runner's latent strength
+SHOCK_EVERY_S = 1500.0  # mean time between sharp moves (a steamer or drifter) in a race
+SUSPENSION_CHANCE = 0.2  # per race, a suspension before the off
+NON_RUNNER_CHANCE = 0.3  # per race, a late non-runner (fields above 5 only)
 
 
-@dataclass
-class SimBook:
-    bookmaker: Bookmaker
-    margin: float  # book % - 1, e.g. 0.18 for a 118 % book
-    bias: float  # exponent > 1 shortens favourites and lengthens outsiders
-    activity: float  # chance per tick that the book reprices a given runner
-    ew_places: int
-    ew_denom: int
+class Action(IntEnum):
+    EVOLVE = 1
+    REPRICE = 2
+    SUSPEND = 3
+    REOPEN = 4
+    NON_RUNNER = 5
+    OFF = 6
+    RESULT = 7
 
 
-@dataclass
-class SimRace:
-    race_id: str
-    course_id: str
-    course: str
-    region: str
-    off_dt: datetime
-    name: str
-    runners: list[SimRunner]
-    status: MarketStatus = MarketStatus.OPEN
-    quoted: dict[tuple[str, str], Decimal] = field(default_factory=dict)
+class EventIds:
+    """Event ids from the seed, the start time and a counter: stable across identical runs,
+    distinct between runs that differ, and ordered within a run (the sinks' tie-breaker)."""
 
-    def probabilities(self) -> dict[str, float]:
-        live = [r for r in self.runners if not r.non_runner]
-        weights = [math.exp(r.strength) for r in live]
-        total = sum(weights)
-        return {r.horse_id: w / total for r, w in zip(live, weights, strict=True)}
+    def __init__(self, seed: int, start: datetime) -> None:
+        digest = hashlib.blake2b(f"{seed}|{start.isoformat()}".encode(), digest_size=5)
+        self.prefix = f"sim-{digest.hexdigest()}-"
+        self.count = 0
+
+    def next(self) -> str:
+        self.count += 1
+        return f"{self.prefix}{self.count:010d}"
 
 
-def _each_way_terms(field_size: int) -> tuple[int, int]:
-    if field_size >= 16:
-        return 4, 4
-    if field_size >= 12:
-        return 3, 4
-    if field_size >= 8:
-        return 3, 5
-    if field_size >= 5:
-        return 2, 4
-    return 1, 1
+def _at(epoch_s: float) -> datetime:
+    return datetime.fromtimestamp(epoch_s, UTC)
 
 
 class MarketSimulator:
-    """Builds a racing day from `seed`, then advances it tick by tick in simulated time."""
+    """Builds a racing day from `seed` at `start`, then advances it in simulated time.
+
+    `races` is how many races the card keeps ahead (not yet off); `meetings` how many courses
+    race side by side. `initial_events()` gives the day as it stands at the start (cards, open
+    market states, a full price image); `advance` yields everything that happened since.
+    """
 
     def __init__(
         self,
@@ -89,113 +81,203 @@ class MarketSimulator:
         seed: int = 1,
         start: datetime,
         races: int = 12,
-        bookmakers: int = 22,
-        first_off_in: timedelta = timedelta(minutes=20),
-        race_gap: timedelta = timedelta(minutes=15),
+        bookmakers: int = 24,
+        meetings: int = 4,
+        first_off_in: timedelta = timedelta(minutes=10),
     ) -> None:
         self.rng = random.Random(seed)  # noqa: S311 (simulation, not cryptography)
-        self.clock = start.astimezone(UTC)
-        self.race_gap = race_gap
-        self.races = [self._make_race(i, first_off_in + race_gap * i) for i in range(races)]
-        self._next_race = races
-        # Races that are off are dropped from memory after this long (results come later).
-        self.retain = timedelta(hours=1)
-        fixed = [b for b in REGISTRY if b.type is BookmakerType.FIXED]
-        chosen = fixed[: max(bookmakers - 1, 1)] + [
-            b for b in REGISTRY if b.id == "betfair_exchange"
+        self.start = start.astimezone(UTC)
+        self.now = self.start.timestamp()
+        self.ids = EventIds(seed, self.start)
+        self.books: list[SimBook] = choose_books(self.rng, bookmakers)
+        self.ahead = races
+        self.card: dict[str, SimRace] = {}
+        self._queue: list[tuple[float, int, Action, str, int]] = []
+        self._sequence = itertools.count()
+        self._races_made = 0
+        first = math.ceil((self.now + first_off_in.total_seconds()) / 300) * 300
+        spacing = 35 * 60 / meetings
+        self.meetings = [
+            open_meeting(self.rng, i, first + round(i * spacing / 300) * 300)
+            for i in range(meetings)
         ]
-        self.books = [self._make_book(b) for b in chosen[:bookmakers]]
+        self._courses_opened = meetings
+        for _ in range(races):
+            self._add_race()
 
-    def _make_race(self, index: int, off_in: timedelta) -> SimRace:
-        course_id, course, region = COURSES[index % len(COURSES)]
-        size = self.rng.randint(5, 16)
-        runners = [
-            SimRunner(
-                horse_id=f"hrs_sim{index:03d}{n:02d}",
-                horse=self._horse_name(),
-                number=n,
-                strength=self.rng.gauss(0, 0.9),
-            )
-            for n in range(1, size + 1)
-        ]
-        off = (self.clock + off_in).replace(second=0, microsecond=0)
-        return SimRace(
-            race_id=f"rac_sim{index:04d}",
-            course_id=course_id,
-            course=course,
-            region=region,
-            off_dt=off,
-            name=f"{course} {self.rng.choice(RACE_KINDS)}",
-            runners=runners,
-        )
+    # -- the card ---------------------------------------------------------------------------
 
-    def _horse_name(self) -> str:
-        parts = self.rng.sample(_SYLLABLES, 2)
-        return (parts[0] + parts[1]).title() + self.rng.choice(["", " Star", " Lad", " Rose"])
+    @property
+    def clock(self) -> datetime:
+        return _at(self.now)
 
-    def _make_book(self, bookmaker: Bookmaker) -> SimBook:
-        exchange = bookmaker.type is BookmakerType.EXCHANGE
-        return SimBook(
-            bookmaker=bookmaker,
-            margin=self.rng.uniform(0.01, 0.03) if exchange else self.rng.uniform(0.08, 0.24),
-            bias=1.0 if exchange else self.rng.uniform(1.02, 1.12),
-            activity=self.rng.uniform(0.05, 0.6),
-            ew_places=0,
-            ew_denom=1,
-        )
+    @property
+    def races(self) -> list[SimRace]:
+        return list(self.card.values())
 
-    # -- events ---------------------------------------------------------------------------
+    def _upcoming(self) -> int:
+        before_off = (MarketStatus.OPEN, MarketStatus.SUSPENDED)
+        return sum(race.status in before_off for race in self.card.values())
+
+    def _add_race(self) -> SimRace:
+        """Card the next race of the meeting racing soonest; replace finished meetings."""
+        slot = min(range(len(self.meetings)), key=lambda i: self.meetings[i].next_off)
+        meeting = self.meetings[slot]
+        race = make_race(self.rng, self._races_made, meeting)
+        self._races_made += 1
+        if meeting.races_left <= 0:
+            self.meetings[slot] = self._next_meeting(meeting)
+        race.history = [(self.now, race.probabilities())]
+        race.evolved_at = self.now
+        self.card[race.race_id] = race
+        self._schedule(self.now + EVOLVE_EVERY_S, Action.EVOLVE, race)
+        for index, book in enumerate(self.books):
+            first = self.now + self.rng.uniform(1, book.interval_s)
+            self._schedule(first, Action.REPRICE, race, index)
+        window = race.off_at - self.now
+        if window > 300 and self.rng.random() < SUSPENSION_CHANCE:
+            self._schedule(self.now + self.rng.uniform(60, window - 60), Action.SUSPEND, race)
+        if window > 300 and self.rng.random() < NON_RUNNER_CHANCE:
+            self._schedule(self.now + self.rng.uniform(60, window - 120), Action.NON_RUNNER, race)
+        self._schedule(race.off_at, Action.OFF, race)
+        return race
+
+    def _next_meeting(self, finished: Meeting) -> Meeting:
+        racing = {m.course_id for m in self.meetings}
+        while COURSES[self._courses_opened % len(COURSES)][0] in racing:
+            self._courses_opened += 1
+        first = math.ceil((finished.next_off + self.rng.uniform(0, 1800)) / 300) * 300
+        meeting = open_meeting(self.rng, self._courses_opened, first)
+        self._courses_opened += 1
+        return meeting
+
+    def _schedule(self, when: float, action: Action, race: SimRace, book: int = -1) -> None:
+        entry = (round(when, 3), next(self._sequence), action, race.race_id, book)
+        heapq.heappush(self._queue, entry)
+
+    # -- initial image ------------------------------------------------------------------------
 
     def racecards(self) -> list[Racecard]:
-        return [self._racecard(race) for race in self.races]
+        return [racecard(race, event_id=self.ids.next(), at=self.clock) for race in self.races]
 
-    def _racecard(self, race: SimRace) -> Racecard:
-        return Racecard(
-            source=EventSource.SIMULATOR,
-            source_time=self.clock,
-            race_id=race.race_id,
-            course_id=race.course_id,
-            course=race.course,
-            region=race.region,
-            race_date=race.off_dt.date(),
-            off_dt=race.off_dt,
-            race_name=race.name,
-            race_type="Flat",
-            field_size=sum(not r.non_runner for r in race.runners),
-            runners=tuple(
-                Runner(horse_id=r.horse_id, horse=r.horse, number=r.number, non_runner=r.non_runner)
-                for r in race.runners
-            ),
-        )
+    def initial_events(self) -> Iterator[SimEvent]:
+        """The day as it stands at the start: cards, open markets and a full price image."""
+        yield from self.racecards()
+        for race in self.races:
+            yield self._state(race, race.status, "market formed")
+        yield from self.open_markets()
 
-    def book_prices(self, race: SimRace, book: SimBook, everyone: bool) -> list[RunnerPrice]:
-        """The book's prices for the runners it reprices now (all of them if `everyone`)."""
-        probabilities = race.probabilities()
-        biased = {h: p**book.bias for h, p in probabilities.items()}
-        scale = (1 + book.margin) / sum(biased.values())
-        places, denom = _each_way_terms(len(probabilities))
+    def open_markets(self) -> Iterator[OddsSnapshot]:
+        """A full image of every open market: every book's price for every runner."""
+        for race in self.races:
+            if race.status is MarketStatus.OPEN:
+                for index in range(len(self.books)):
+                    snapshot = self._reprice(race, index, full=True)
+                    if snapshot is not None:
+                        yield snapshot
+
+    # -- simulated time -----------------------------------------------------------------------
+
+    def advance(self, elapsed: timedelta) -> Iterator[SimEvent]:
+        """Move simulated time on by `elapsed`, yielding every event in the order it happened."""
+        until = self.now + elapsed.total_seconds()
+        while self._queue and self._queue[0][0] <= until:
+            when, _, action, race_id, book = heapq.heappop(self._queue)
+            race = self.card.get(race_id)
+            if race is None:
+                continue  # resulted and forgotten; its last scheduled actions lapse
+            self.now = max(self.now, when)
+            yield from self._perform(action, race, book)
+        self.now = until
+
+    def _perform(self, action: Action, race: SimRace, book: int) -> Iterator[SimEvent]:
+        before_off = race.status in (MarketStatus.OPEN, MarketStatus.SUSPENDED)
+        match action:
+            case Action.EVOLVE if before_off:
+                self._evolve(race)
+                self._schedule(self.now + EVOLVE_EVERY_S, Action.EVOLVE, race)
+            case Action.REPRICE if before_off:
+                yield from self._reprice_in_turn(race, book)
+            case Action.SUSPEND if race.status is MarketStatus.OPEN:
+                yield self._state(race, MarketStatus.SUSPENDED, "stewards' inquiry into a gamble")
+                self._schedule(self.now + self.rng.uniform(30, 150), Action.REOPEN, race)
+            case Action.NON_RUNNER if race.status is MarketStatus.OPEN and len(race.live) > 5:
+                yield from self._non_runner(race)
+            case Action.REOPEN if race.status is MarketStatus.SUSPENDED:
+                yield self._state(race, MarketStatus.OPEN, "market re-formed")
+                for index in range(len(self.books)):
+                    snapshot = self._reprice(race, index, full=False)
+                    if snapshot is not None:
+                        yield snapshot
+            case Action.OFF if before_off:
+                yield from self._off(race)
+            case Action.RESULT if race.status is MarketStatus.OFF:
+                result = run_race(self.rng, race, event_id=self.ids.next(), at=self.clock)
+                yield result
+                yield self._state(race, MarketStatus.RESULT, None)
+                del self.card[race.race_id]
+
+    def _evolve(self, race: SimRace) -> None:
+        """Random-walk the latent strengths, livelier near the off, with occasional sharp moves."""
+        elapsed = self.now - race.evolved_at
+        if elapsed <= 0:
+            return
+        race.evolved_at = self.now
+        near_off = race.off_at - self.now < 900
+        step = VOLATILITY * math.sqrt(elapsed) * (2.5 if near_off else 1.0)
+        live = race.live
+        for runner in live:
+            runner.strength += self.rng.gauss(0, step)
+        if self.rng.random() < 1 - math.exp(-elapsed / SHOCK_EVERY_S):
+            mover = self.rng.choice(live)
+            steam = self.rng.random() < 0.65  # money for a horse is more common than a drift
+            mover.strength += self.rng.uniform(0.3, 0.7) * (1 if steam else -1)
+        race.history.append((self.now, race.probabilities()))
+        while len(race.history) > 2 and race.history[1][0] < self.now - HISTORY_S:
+            race.history.pop(0)
+
+    def _reprice_in_turn(self, race: SimRace, index: int) -> Iterator[OddsSnapshot]:
+        book = self.books[index]
+        if race.status is MarketStatus.OPEN:
+            snapshot = self._reprice(race, index, full=False)
+            if snapshot is not None:
+                yield snapshot
+        # Books reprice more often as the off nears, as real markets do.
+        busy = 0.4 if race.off_at - self.now < 600 else 1.0
+        wait = book.interval_s * busy * self.rng.uniform(0.5, 1.5)
+        self._schedule(self.now + wait, Action.REPRICE, race, index)
+
+    def _reprice(self, race: SimRace, index: int, *, full: bool) -> OddsSnapshot | None:
+        """`book`'s new prices from its (maybe lagging) view; only changes unless `full`."""
+        book = self.books[index]
+        view = race.probabilities_at(self.now - book.lag_s)
+        if not full and race.priced_from.get(index) is view:
+            return None  # the same view of the market prices the same: nothing changed
+        race.priced_from[index] = view
+        horses = list(view)
+        rungs = price_book(book, [view[h] for h in horses])
+        terms = book_terms(book, len(horses))
+        places, denom = terms if terms is not None else (None, None)
         prices = []
-        for horse_id, weight in biased.items():
-            if not everyone and self.rng.random() > book.activity:
+        for horse_id, rung in zip(horses, rungs, strict=True):
+            key = (index, horse_id)
+            if not full and race.quoted.get(key) == (rung, places):
                 continue
-            decimal, fractional = nearest_price(weight * scale)
-            key = (horse_id, book.bookmaker.id)
-            if race.quoted.get(key) == decimal:
-                continue
-            race.quoted[key] = decimal
+            race.quoted[key] = (rung, places)
+            price = book.ladder.rungs[rung]
             prices.append(
                 RunnerPrice(
                     horse_id=horse_id,
-                    decimal=decimal,
-                    fractional=fractional,
+                    decimal=price.decimal,
+                    fractional=price.fractional,
                     ew_places=places,
                     ew_denom=denom,
                 )
             )
-        return prices
-
-    def _snapshot(self, race: SimRace, book: SimBook, prices: list[RunnerPrice]) -> OddsSnapshot:
+        if not prices:
+            return None
         return OddsSnapshot(
+            event_id=self.ids.next(),
             source=EventSource.SIMULATOR,
             source_time=self.clock,
             race_id=race.race_id,
@@ -204,53 +286,42 @@ class MarketSimulator:
             prices=tuple(prices),
         )
 
-    def open_markets(self) -> Iterator[OddsSnapshot]:
-        """A full image of every open market (used at start-up)."""
-        for race in self.races:
-            if race.status is MarketStatus.OPEN:
-                for book in self.books:
-                    prices = self.book_prices(race, book, everyone=True)
-                    if prices:
-                        yield self._snapshot(race, book, prices)
+    def _non_runner(self, race: SimRace) -> Iterator[SimEvent]:
+        """A withdrawal: suspend, republish the card, and re-form the market after a pause."""
+        runner = self.rng.choice(race.live)
+        runner.non_runner = True
+        race.quoted = {k: v for k, v in race.quoted.items() if k[1] != runner.horse_id}
+        race.history.append((self.now, race.probabilities()))
+        yield self._state(race, MarketStatus.SUSPENDED, f"non-runner: {runner.horse}")
+        yield racecard(race, event_id=self.ids.next(), at=self.clock)
+        self._schedule(self.now + self.rng.uniform(60, 180), Action.REOPEN, race)
 
-    def _schedule_next_race(self) -> SimRace:
-        """Keep the card rolling: each race that goes off adds one after the last."""
-        last_off = max(race.off_dt for race in self.races)
-        race = self._make_race(self._next_race, last_off + self.race_gap - self.clock)
-        self._next_race += 1
-        self.races.append(race)
-        return race
+    def _off(self, race: SimRace) -> Iterator[SimEvent]:
+        self._evolve(race)
+        race.status = MarketStatus.OFF
+        race.off_probabilities = race.probabilities()
+        race.quoted.clear()
+        race.history.clear()
+        race.priced_from.clear()
+        yield self._state(race, MarketStatus.OFF, None)
+        running_s = float(race.distance_f) * 13 + self.rng.uniform(120, 300)  # then weighed in
+        self._schedule(self.now + running_s, Action.RESULT, race)
+        while self._upcoming() < self.ahead:  # keep the card rolling
+            new_race = self._add_race()
+            yield racecard(new_race, event_id=self.ids.next(), at=self.clock)
+            yield self._state(new_race, MarketStatus.OPEN, "market formed")
+            for index in range(len(self.books)):
+                snapshot = self._reprice(new_race, index, full=True)
+                if snapshot is not None:
+                    yield snapshot
 
-    def advance(self, elapsed: timedelta) -> Iterator[OddsSnapshot | MarketState | Racecard]:
-        """Move simulated time on by `elapsed` and yield the events that happened."""
-        self.clock += elapsed
-        self.races = [r for r in self.races if r.off_dt > self.clock - self.retain]
-        for race in list(self.races):
-            if race.status is not MarketStatus.OPEN:
-                continue
-            if self.clock >= race.off_dt:
-                race.status = MarketStatus.OFF
-                race.quoted.clear()
-                yield MarketState(
-                    source=EventSource.SIMULATOR,
-                    source_time=race.off_dt,
-                    race_id=race.race_id,
-                    status=MarketStatus.OFF,
-                )
-                new_race = self._schedule_next_race()
-                yield self._racecard(new_race)
-                for book in self.books:
-                    yield self._snapshot(new_race, book, self.book_prices(new_race, book, True))
-                continue
-            # Latent probabilities random-walk; occasionally one runner is backed hard.
-            for runner in race.runners:
-                runner.strength += self.rng.gauss(0, 0.03)
-            if self.rng.random() < 0.02:
-                self.rng.choice(race.runners).strength += 0.4
-            if self.rng.random() < 0.002 and sum(not r.non_runner for r in race.runners) > 5:
-                self.rng.choice([r for r in race.runners if not r.non_runner]).non_runner = True
-                yield self._racecard(race)
-            for book in self.books:
-                prices = self.book_prices(race, book, everyone=False)
-                if prices:
-                    yield self._snapshot(race, book, prices)
+    def _state(self, race: SimRace, status: MarketStatus, reason: str | None) -> MarketState:
+        race.status = status
+        return MarketState(
+            event_id=self.ids.next(),
+            source=EventSource.SIMULATOR,
+            source_time=self.clock,
+            race_id=race.race_id,
+            status=status,
+            reason=reason,
+        )
