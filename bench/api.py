@@ -61,7 +61,7 @@ def _run_wrk(url: str) -> dict[str, float]:
 
 
 def _measure(infra: BenchInfra) -> dict[str, float]:
-    port = 39800
+    port = 26800
     base_url = f"http://127.0.0.1:{port}"
     env = infra.env(
         DARKHORSES_STREAMS_APP_ID=f"bench-api-{uuid.uuid4().hex[:6]}",

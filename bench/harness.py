@@ -36,7 +36,8 @@ class BenchInfra:
 @contextmanager
 def bench_infra() -> Iterator[BenchInfra]:
     """A fresh broker and database for one benchmark run, stopped afterwards."""
-    port_base = int(os.environ.get("DARKHORSES_BENCH_PORT_BASE", "39000"))
+    # Below 32768: the ports above are handed out to outgoing connections and may be taken.
+    port_base = int(os.environ.get("DARKHORSES_BENCH_PORT_BASE", "26000"))
     settings = LocalInfraSettings(
         home=ROOT / ".cache" / "bench",
         kafka_port=port_base + 92,
