@@ -1,7 +1,9 @@
-"""REST: stream health (Kafka lag, rates, freshness per source and bookmaker)."""
+"""REST: the old statistics report (live and historical, from the streams' views) and stream
+health (Kafka lag, rates, freshness per source and bookmaker)."""
 
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
@@ -96,3 +98,41 @@ async def stream_health(state: AppState) -> Item[StreamHealth]:
         producer_cycles=[ProducerCycle(**dict(c)) for c in cycles],
     )
     return Item[StreamHealth](data=health)
+
+
+_LIVE_VIEWS = ("bookmakers", "dates", "courses", "nulls", "market_status")
+_HISTORICAL_VIEWS = ("dates", "countries", "tracks", "nulls")
+
+
+class StatisticsReport(BaseModel):
+    generated_at: datetime
+    live: dict[str, Any] = Field(
+        description="summary, per-bookmaker coverage, per-date counts (7 days), top-20 courses, "
+        "null counts per column, market-status shares."
+    )
+    historical: dict[str, Any] = Field(
+        description="summary, per-date, country and track distributions, null counts, "
+        "SP and pre-race price coverage."
+    )
+
+
+@router.get("", response_model=Item[StatisticsReport], dependencies=[Depends(cache_for(10))])
+async def statistics_report(state: AppState) -> Item[StatisticsReport]:
+    """The old 10-minute statistics report, current at every request."""
+    pool = state.pool
+    live: dict[str, Any] = {
+        "summary": dict(await pool.fetchrow("SELECT * FROM stats_live_summary"))
+    }
+    for view in _LIVE_VIEWS:
+        live[view] = [dict(r) for r in await pool.fetch(f"SELECT * FROM stats_live_{view}")]  # noqa: S608
+    historical: dict[str, Any] = {
+        "summary": dict(await pool.fetchrow("SELECT * FROM stats_historical_summary")),
+        "coverage": dict(await pool.fetchrow("SELECT * FROM stats_historical_coverage")),
+    }
+    for view in _HISTORICAL_VIEWS:
+        historical[view] = [
+            dict(r)
+            for r in await pool.fetch(f"SELECT * FROM stats_historical_{view}")  # noqa: S608
+        ]
+    report = StatisticsReport(generated_at=datetime.now(UTC), live=live, historical=historical)
+    return Item[StatisticsReport](data=report)

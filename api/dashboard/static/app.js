@@ -285,11 +285,12 @@ async function loadSystem() {
   }
   try {
     const stats = await api("/v1/statistics");
-    const live = stats.live ?? {};
+    const live = stats.live?.summary ?? {};
+    const historical = stats.historical?.summary ?? {};
     const facts = [
-      ["Live prices", live.total_prices ?? "–"], ["Races", live.unique_races ?? "–"],
-      ["Bookmakers", live.unique_bookmakers ?? "–"], ["Prices last hour", live.records_last_hour ?? "–"],
-      ["Historical runners", stats.historical?.total_records ?? "–"],
+      ["Live prices", live.prices ?? "–"], ["Races priced", live.races ?? "–"],
+      ["Bookmakers", live.bookmakers ?? "–"], ["Price changes (1 h)", live.price_changes_last_hour ?? "–"],
+      ["Results", historical.races ?? "–"], ["Historical runners", historical.runners ?? "–"],
     ];
     $("stats").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, String(v))]));
   } catch (error) {
