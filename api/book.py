@@ -43,8 +43,10 @@ class BookRunner(BaseModel):
     best_price: Decimal | None = Field(description="The highest decimal price on offer.")
     best_books: list[str] = Field(description="Every bookmaker offering the best price.")
     consensus_price: Decimal | None = Field(description="Median price across bookmakers.")
-    implied_probability: float | None
-    fair_probability: float | None = Field(description="Margin removed (Shin where available).")
+    implied_probability: float | None = None
+    fair_probability: float | None = Field(
+        default=None, description="Margin removed (Shin where available)."
+    )
     move_since_open: float | None = None
     move_5m: float | None = None
     move_15m: float | None = None
