@@ -1,7 +1,7 @@
 """REST: a race's book — live or at a point in time — price histories, analytics and movers."""
 
 import statistics
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
@@ -376,7 +376,7 @@ async def price_history(
             f"FROM odds_history WHERE {where} ORDER BY source_time, bookmaker_id LIMIT 20000"
         )
     else:
-        args.append(f"{interval_s} seconds")
+        args.append(timedelta(seconds=interval_s))
         sql = (
             "SELECT * FROM (SELECT DISTINCT ON (bookmaker_id, bucket) "  # noqa: S608
             "date_bin($6::interval, source_time, 'epoch') + $6::interval AS t, "

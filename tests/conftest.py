@@ -128,9 +128,15 @@ def artifacts() -> Path:
 
 
 @pytest.fixture(scope="module")
-def streams_worker(infra: Infra, artifacts: Path) -> Iterator[Runtime]:
+def streams_app_id() -> str:
+    """Each module's worker has its own consumer group (and the API reports that group's lag)."""
+    return f"darkhorses-test-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="module")
+def streams_worker(infra: Infra, artifacts: Path, streams_app_id: str) -> Iterator[Runtime]:
     """A Faust worker process with its own consumer group."""
-    app_id = f"darkhorses-test-{uuid.uuid4().hex[:8]}"
+    app_id = streams_app_id
     runtime = start_runtime(
         ["streams"],
         infra.env(DARKHORSES_STREAMS_APP_ID=app_id, DARKHORSES_STREAMS_FLUSH_INTERVAL_S="0.1"),
@@ -153,11 +159,10 @@ class ApiProcess:
 
 
 @pytest.fixture(scope="module")
-def api_server(infra: Infra, artifacts: Path) -> Iterator[ApiProcess]:
+def api_server(infra: Infra, artifacts: Path, streams_app_id: str) -> Iterator[ApiProcess]:
     port = free_port()
-    runtime = start_runtime(
-        ["api"], infra.env(DARKHORSES_API_PORT=str(port)), artifacts / f"api-{port}.log"
-    )
+    env = infra.env(DARKHORSES_API_PORT=str(port), DARKHORSES_API_STREAMS_GROUP_ID=streams_app_id)
+    runtime = start_runtime(["api"], env, artifacts / f"api-{port}.log")
     base_url = f"http://127.0.0.1:{port}"
     try:
         wait_for_ready(base_url, runtime)
