@@ -128,9 +128,9 @@ function renderBook() {
     const bestCell = el("td", { "data-best": runner.horse_id }, fmtPrice(runner.best_price));
     const cells = bookmakers.map((b) => {
       const quote = runner.prices[b.bookmaker_id];
-      const cell = el("td", { "data-horse": runner.horse_id, "data-bookmaker": b.bookmaker_id }, fmtPrice(quote?.price),
+      const cell = el("td", { "data-horse": runner.horse_id, "data-bookmaker": b.bookmaker_id }, fmtPrice(quote?.decimal),
         quote?.ew_places ? el("span", { class: "ew" }, `${quote.ew_places} @ 1/${quote.ew_denom}`) : null);
-      view.cells.set(`${runner.horse_id}|${b.bookmaker_id}`, { cell, price: quote?.price ?? null });
+      view.cells.set(`${runner.horse_id}|${b.bookmaker_id}`, { cell, price: quote?.decimal ?? null });
       return cell;
     });
     return el("tr", { class: runner.non_runner ? "nr" : "", "data-horse-row": runner.horse_id }, nameCell, bestCell, ...cells);
@@ -191,7 +191,7 @@ function applyPrice(raceId, bookmakerId, price, sourceTime) {
   if (raceId !== view.raceId || !view.book) return;
   const entry = view.cells.get(`${price.horse_id}|${bookmakerId}`);
   if (!entry) return;
-  const next = price.decimal ?? price.price ?? null;
+  const next = price.price ?? price.decimal ?? null;
   const previous = entry.price;
   entry.price = next;
   entry.cell.firstChild.textContent = fmtPrice(next);
@@ -207,7 +207,7 @@ function applyPrice(raceId, bookmakerId, price, sourceTime) {
   const header = document.querySelector(`#grid thead th[data-bookmaker="${CSS.escape(bookmakerId)}"]`);
   if (header && sourceTime) header.lastChild.replaceWith(freshness({ last_update: sourceTime }));
   if (price.horse_id === view.chartHorse && next != null) {
-    view.history.push({ t: sourceTime ?? new Date().toISOString(), bookmaker_id: bookmakerId, price: next });
+    view.history.push({ t: sourceTime ?? new Date().toISOString(), bookmaker_id: bookmakerId, decimal: next });
     drawChart();
   }
 }
@@ -235,13 +235,13 @@ function drawChart() {
     byBook.get(point.bookmaker_id).push(point);
   }
   const books = [...byBook.entries()].sort((a, b) => b[1].length - a[1].length).slice(0, 3);
-  const points = books.flatMap(([, pts]) => pts);
+  const points = books.flatMap(([, pts]) => pts).filter((p) => p.decimal != null);
   if (!points.length) {
     svg.replaceChildren(svgEl("text", { x: 20, y: 110 }, "no price history yet"));
     return;
   }
   const times = points.map((p) => new Date(p.t).getTime());
-  const prices = points.map((p) => Number(p.price));
+  const prices = points.map((p) => Number(p.decimal));
   const [t0, t1] = [Math.min(...times), Math.max(...times) || 1];
   const [p0, p1] = [Math.min(...prices), Math.max(...prices)];
   const x = (t) => PAD + ((t - t0) / Math.max(t1 - t0, 1)) * (W - 2 * PAD);
@@ -249,7 +249,7 @@ function drawChart() {
   const colours = ["#ffcc4d", "#6ec6ff", "#c792ea"];
   const lines = books.map(([book, pts], i) => {
     const sorted = [...pts].sort((a, b) => new Date(a.t) - new Date(b.t));
-    const path = sorted.map((p, j) => `${j ? "L" : "M"}${x(new Date(p.t).getTime()).toFixed(1)},${y(Number(p.price)).toFixed(1)}`).join(" ");
+    const path = sorted.map((p, j) => `${j ? "L" : "M"}${x(new Date(p.t).getTime()).toFixed(1)},${y(Number(p.decimal)).toFixed(1)}`).join(" ");
     return [svgEl("path", { d: path, fill: "none", stroke: colours[i], "stroke-width": 2 }),
       svgEl("text", { x: W - PAD - 70, y: 14 + i * 12, fill: colours[i] }, book)];
   }).flat();
@@ -299,17 +299,33 @@ async function loadSystem() {
 }
 
 // ---- live feed ------------------------------------------------------------------------------
+// The /v1/stream protocol: subscribe to the open race, apply deltas in `seq` order, ask for a
+// resync on a gap, and reconnect with the last resume token so nothing is missed.
 const live = {
-  socket: null, raceId: null, retry: 500,
-  watch(raceId) { this.raceId = raceId; this.connect(); },
+  socket: null, raceId: null, retry: 500, token: null, seq: null,
+  watch(raceId) {
+    if (this.raceId !== raceId) { this.token = null; this.seq = null; }
+    this.raceId = raceId;
+    this.connect();
+  },
   connect() {
-    if (this.socket) this.socket.close();
+    if (this.socket) { const old = this.socket; this.socket = null; old.close(); }
     if (!this.raceId) return;
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const socket = new WebSocket(`${scheme}://${location.host}/v1/stream/odds?race_id=${encodeURIComponent(this.raceId)}`);
+    const socket = new WebSocket(`${scheme}://${location.host}/v1/stream`);
     this.socket = socket;
-    socket.onopen = () => { setConnection("live", true); this.retry = 500; };
-    socket.onmessage = (message) => onFrame(JSON.parse(message.data));
+    socket.onopen = () => {
+      this.retry = 500;
+      const subscribe = {
+        op: "subscribe", id: "race", sub_id: "race", filter: { races: [this.raceId] },
+        fields: ["prices", "best", "market"], format: "decimal",
+      };
+      if (this.token) subscribe.resume_token = this.token;
+      socket.send(JSON.stringify(subscribe));
+    };
+    socket.onmessage = (message) => {
+      for (const line of String(message.data).split("\n")) if (line.trim()) onFrame(JSON.parse(line));
+    };
     socket.onclose = () => {
       if (this.socket !== socket) return;
       setConnection("reconnecting…", false);
@@ -317,12 +333,43 @@ const live = {
       this.retry = Math.min(this.retry * 2, 10_000);
     };
   },
+  resync(raceId) {
+    this.socket?.send(JSON.stringify({ op: "resync", sub_id: "race", race_id: raceId }));
+  },
 };
 
 function onFrame(frame) {
-  if (frame.type === "odds") {
-    const snapshot = frame.data;
-    for (const price of snapshot.prices) applyPrice(snapshot.race_id, snapshot.bookmaker_id, price, snapshot.source_time);
+  if (frame.token) live.token = frame.token;
+  switch (frame.type) {
+    case "status":
+      setConnection("live", true);
+      break;
+    case "snapshot":
+      live.seq = frame.seq;
+      for (const price of frame.prices ?? []) applyPrice(frame.race_id, price.bookmaker_id, price, price.source_time);
+      break;
+    case "delta":
+      if (frame.race_id !== view.raceId) break;
+      if (live.seq != null && frame.seq <= live.seq) break; // already applied
+      if (live.seq != null && frame.prev_seq !== live.seq) { live.resync(frame.race_id); break; }
+      live.seq = frame.seq;
+      for (const price of frame.prices ?? []) applyPrice(frame.race_id, price.bookmaker_id, price, price.source_time);
+      break;
+    case "market":
+      if (frame.race_id === view.raceId && view.book) {
+        view.book.race.status = frame.market?.status ?? view.book.race.status;
+        $("race-meta").firstChild.textContent = `${view.book.race.region} · ${view.book.race.status} · off in `;
+      }
+      break;
+    case "heartbeat":
+      setConnection(`live · lag ${Math.round(frame.lag_ms ?? 0)} ms`, true);
+      break;
+    case "reconnect":
+      setConnection("server asked to reconnect", false);
+      break;
+    case "error":
+      console.warn("stream error", frame.code, frame.message);
+      break;
   }
 }
 
