@@ -1,8 +1,9 @@
 """The Faust application, built from settings (no module-level app, no import-time I/O)."""
 
 import faust
+from prometheus_client import start_http_server
 
-from streams import deadletters_sink, odds
+from streams import analytics, deadletters_sink, reference
 from streams.settings import StreamsSettings
 
 
@@ -19,6 +20,15 @@ def create_app(settings: StreamsSettings) -> faust.App:
         producer_acks=-1,
         broker_commit_interval=1.0,
     )
-    odds.register(app, settings)
+    feeds = analytics.create_feeds(app, settings)
+    analytics.register(app, settings, feeds)
+    reference.register(app, settings, feeds)
     deadletters_sink.register(app, settings)
+    if settings.metrics_port is not None:
+        port = settings.metrics_port
+
+        @app.task
+        async def serve_metrics() -> None:
+            start_http_server(port)
+
     return app
