@@ -16,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 import faust
 import orjson
 from aiokafka.partitioner import murmur2
@@ -31,7 +30,7 @@ from streams.metrics import EVENTS_CONSUMED, STALE_EVENTS
 from streams.odds import ODDS_LATEST, price_rows
 from streams.race_market import RaceMarket
 from streams.settings import StreamsSettings
-from streams.sink import Rows, UpsertTable, write
+from streams.sink import Rows, SinkFactory, UpsertTable
 
 log = logging.getLogger(__name__)
 
@@ -69,17 +68,20 @@ class MarketFeeds:
         value = self.table.data.get(race_id.encode())
         return None if value is None else RaceMarket.load(value)
 
-    async def publish(self, readout: Readout, partitions: dict[str, int]) -> None:
-        """Persist the touched races to the changelog and publish their analytics."""
+    def publish(self, readout: Readout, partitions: dict[str, int]) -> None:
+        """Persist the touched races to the changelog and publish their analytics.
+
+        Both are buffered (`send_soon`); Faust flushes the producer before it commits offsets,
+        so they are on Kafka before the batch's events count as done."""
         for race in readout.races:
             race_id = race["race_id"]
             key = race_id.encode()
             value = self.board.races[race_id].dump()
             self.table.data[key] = value
             self.table.send_changelog(partitions.get(race_id, race_partition(race_id)), key, value)
-            await self.race_topic.send(key=key, value=orjson.dumps(race), force=True)
+            self.race_topic.send_soon(key=key, value=orjson.dumps(race), force=True)
         for bookmaker in readout.bookmakers:
-            await self.bookmaker_topic.send(
+            self.bookmaker_topic.send_soon(
                 key=bookmaker["bookmaker_id"].encode(), value=orjson.dumps(bookmaker), force=True
             )
 
@@ -89,8 +91,8 @@ def create_feeds(app: faust.App, settings: StreamsSettings) -> MarketFeeds:
         "race-markets",
         default=None,
         partitions=ODDS_LIVE.partitions,
-        key_serializer="raw",
-        value_serializer="raw",
+        key_type=bytes,
+        value_type=bytes,
     )
     feeds = MarketFeeds(
         board=MarketBoard(settings.analytics_params),
@@ -136,13 +138,15 @@ def apply_batch(board: MarketBoard, values: list[bytes]) -> BatchOutcome:
     return BatchOutcome(writes, readout, rejects)
 
 
-def register(app: faust.App, settings: StreamsSettings, feeds: MarketFeeds) -> Callable[..., Any]:
+def register(
+    app: faust.App, settings: StreamsSettings, feeds: MarketFeeds, sinks: SinkFactory
+) -> Callable[..., Any]:
     odds_topic = app.topic(ODDS_LIVE.name, key_serializer="raw", value_serializer="raw")
     dead_letter_topic = app.topic(DEAD_LETTERS.name, key_serializer="raw", value_serializer="raw")
 
     @app.agent(odds_topic, name=CONSUMER)
     async def market_analytics(stream: Any) -> None:
-        async with asyncpg.create_pool(settings.database_url, min_size=1, max_size=2) as pool:
+        async with sinks() as sink:
             feeds.load_table()
             async for events in stream.take_events(
                 settings.batch_events, settings.flush_interval_s
@@ -154,8 +158,8 @@ def register(app: faust.App, settings: StreamsSettings, feeds: MarketFeeds) -> C
                     if isinstance(key, bytes):
                         partitions[key.decode("utf-8", "replace")] = event.message.partition
                 outcome = apply_batch(feeds.board, [e.value for e in events])
-                await write(pool, outcome.writes)
-                await feeds.publish(outcome.readout, partitions)
+                await sink.write(outcome.writes)
+                feeds.publish(outcome.readout, partitions)
                 for index, reason in outcome.rejects:
                     letter = dead_letter_for(events[index], reason, CONSUMER)
                     await send_dead_letter(dead_letter_topic, letter)

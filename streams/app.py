@@ -5,9 +5,11 @@ from prometheus_client import start_http_server
 
 from streams import analytics, deadletters_sink, reference
 from streams.settings import StreamsSettings
+from streams.sink import SinkFactory, postgres_sinks
 
 
-def create_app(settings: StreamsSettings) -> faust.App:
+def create_app(settings: StreamsSettings, sinks: SinkFactory | None = None) -> faust.App:
+    """The worker's app; `sinks` replaces PostgreSQL (agent tests record rows in memory)."""
     app = faust.App(
         settings.app_id,
         broker=settings.faust_broker,
@@ -20,9 +22,10 @@ def create_app(settings: StreamsSettings) -> faust.App:
         producer_acks=-1,
         broker_commit_interval=1.0,
     )
+    sinks = sinks or postgres_sinks(settings.database_url)
     feeds = analytics.create_feeds(app, settings)
-    analytics.register(app, settings, feeds)
-    reference.register(app, settings, feeds)
+    analytics.register(app, settings, feeds, sinks)
+    reference.register(app, settings, feeds, sinks)
     deadletters_sink.register(app, settings)
     if settings.metrics_port is not None:
         port = settings.metrics_port

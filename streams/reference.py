@@ -9,7 +9,6 @@ board (non-runners, the off, the status) and republish the races they change.
 from collections.abc import Callable
 from typing import Any
 
-import asyncpg
 import faust
 from pydantic import ValidationError
 
@@ -34,7 +33,7 @@ from streams.deadletter import dead_letter_for, send_dead_letter
 from streams.metrics import EVENTS_CONSUMED
 from streams.returns import each_way_terms, runner_returns, sp_ranks
 from streams.settings import StreamsSettings
-from streams.sink import Rows, UpsertTable, write
+from streams.sink import Rows, SinkFactory, UpsertTable
 
 Writes = list[tuple[UpsertTable, Rows]]
 VERSION = ("source_time", "event_id")
@@ -168,6 +167,7 @@ def register_sink(
     topic: Topic,
     consumer: str,
     rows: Callable[[Any], Writes],
+    sinks: SinkFactory,
     feeds: MarketFeeds | None = None,
     feed: Callable[[MarketFeeds, Any], object] | None = None,
 ) -> Callable[..., Any]:
@@ -178,7 +178,7 @@ def register_sink(
 
     @app.agent(source, name=consumer)
     async def sink(stream: Any) -> None:
-        async with asyncpg.create_pool(settings.database_url, min_size=1, max_size=1) as pool:
+        async with sinks() as sink:
             async for events in stream.take_events(
                 settings.batch_events, settings.flush_interval_s
             ):
@@ -200,24 +200,26 @@ def register_sink(
                 readout = feeds.board.readout() if feeds is not None else None
                 if readout is not None:
                     writes.extend(readout_rows(readout))
-                await write(pool, writes)
+                await sink.write(writes)
                 if feeds is not None and readout is not None:
-                    await feeds.publish(readout, {})
+                    feeds.publish(readout, {})
                 for letter in rejects:
                     await send_dead_letter(dead_letter_topic, letter)
 
     return sink
 
 
-def register(app: faust.App, settings: StreamsSettings, feeds: MarketFeeds) -> None:
+def register(
+    app: faust.App, settings: StreamsSettings, feeds: MarketFeeds, sinks: SinkFactory
+) -> None:
     register_sink(
-        app, settings, RACECARDS, "racecards-sink", racecard_rows, feeds,
+        app, settings, RACECARDS, "racecards-sink", racecard_rows, sinks, feeds,
         lambda f, card: f.board.apply_card(card),
     )  # fmt: skip
     register_sink(
-        app, settings, MARKET_STATE, "market-state-sink", market_status_rows, feeds,
+        app, settings, MARKET_STATE, "market-state-sink", market_status_rows, sinks, feeds,
         lambda f, state: f.board.apply_status(state),
     )  # fmt: skip
-    register_sink(app, settings, RESULTS, "results-sink", result_rows)
-    register_sink(app, settings, ODDS_HISTORICAL, "historical-odds-sink", historical_rows)
-    register_sink(app, settings, FETCH_STATS, "fetch-stats-sink", fetch_stats_rows)
+    register_sink(app, settings, RESULTS, "results-sink", result_rows, sinks)
+    register_sink(app, settings, ODDS_HISTORICAL, "historical-odds-sink", historical_rows, sinks)
+    register_sink(app, settings, FETCH_STATS, "fetch-stats-sink", fetch_stats_rows, sinks)

@@ -11,9 +11,11 @@ events only after `write` returns, so nothing is lost.
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any
+from types import TracebackType
+from typing import Any, Protocol, Self
 
 import asyncpg
 
@@ -110,3 +112,46 @@ async def write(pool: asyncpg.Pool, batches: Sequence[tuple[UpsertTable, Rows]])
             for table, rows in batches:
                 SINK_ROWS.labels(table.name).inc(len(rows))
             return
+
+
+class BatchSink(Protocol):
+    """Where an agent writes a batch's rows; `write` returns once they are durable."""
+
+    async def write(self, batches: Sequence[tuple[UpsertTable, Rows]]) -> None: ...
+
+
+SinkFactory = Callable[[], AbstractAsyncContextManager[BatchSink]]
+
+
+class PostgresSink:
+    """A connection pool owned by one agent. Connections open lazily (min_size=0), so a worker
+    started while PostgreSQL is down waits in `write`'s retry loop instead of crashing."""
+
+    def __init__(self, database_url: str, max_size: int = 2) -> None:
+        self.database_url = database_url
+        self.max_size = max_size
+        self._pool: asyncpg.Pool | None = None
+
+    async def __aenter__(self) -> Self:
+        self._pool = await asyncpg.create_pool(
+            self.database_url, min_size=0, max_size=self.max_size
+        )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+
+    async def write(self, batches: Sequence[tuple[UpsertTable, Rows]]) -> None:
+        if self._pool is None:
+            raise RuntimeError("PostgresSink used outside `async with`")
+        await write(self._pool, batches)
+
+
+def postgres_sinks(database_url: str, max_size: int = 2) -> SinkFactory:
+    return lambda: PostgresSink(database_url, max_size)
