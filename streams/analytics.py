@@ -51,17 +51,12 @@ class MarketFeeds:
     table: Any
     race_topic: Any
     bookmaker_topic: Any
-    loaded: bool = False
 
     def load_table(self) -> None:
-        """Adopt every race the changelog recovered (once, before the first batch)."""
-        if self.loaded:
-            return
-        for key, value in self.table.data.items():
+        """Adopt every race the changelog recovered (Faust calls this after each recovery)."""
+        for value in self.table.data.values():
             if value is not None:
                 self.board.adopt(RaceMarket.load(value))
-                log.debug("recovered race %s", key)
-        self.loaded = True
         log.info("market board recovered %d races", len(self.board.races))
 
     def load_race(self, race_id: str) -> RaceMarket | None:
@@ -103,6 +98,11 @@ def create_feeds(app: faust.App, settings: StreamsSettings) -> MarketFeeds:
         ),
     )
     feeds.board.loader = feeds.load_race
+
+    @table.on_recover
+    async def adopt_recovered_races() -> None:
+        feeds.load_table()
+
     return feeds
 
 
@@ -147,7 +147,6 @@ def register(
     @app.agent(odds_topic, name=CONSUMER)
     async def market_analytics(stream: Any) -> None:
         async with sinks() as sink:
-            feeds.load_table()
             async for events in stream.take_events(
                 settings.batch_events, settings.flush_interval_s
             ):

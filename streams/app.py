@@ -21,12 +21,14 @@ def create_app(settings: StreamsSettings, sinks: SinkFactory | None = None) -> f
         producer_enable_idempotence=True,
         producer_acks=-1,
         broker_commit_interval=1.0,
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
     )
     sinks = sinks or postgres_sinks(settings.database_url)
     feeds = analytics.create_feeds(app, settings)
     analytics.register(app, settings, feeds, sinks)
     reference.register(app, settings, feeds, sinks)
-    deadletters_sink.register(app, settings)
+    deadletters_sink.register(app, sinks)
     if settings.metrics_port is not None:
         port = settings.metrics_port
 

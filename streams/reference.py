@@ -185,8 +185,6 @@ def register_sink(
                 EVENTS_CONSUMED.labels(topic.name).inc(len(events))
                 writes: Writes = []
                 rejects = []
-                if feeds is not None:
-                    feeds.load_table()
                 for event in events:
                     try:
                         item = model.model_validate_json(event.value)

@@ -18,6 +18,12 @@ class StreamsSettings(ConnectionSettings):
     batch_size: int = Field(default=2000, ge=1, description="Rows per PostgreSQL write.")
     flush_interval_s: float = Field(default=0.2, gt=0, description="Longest a row waits.")
     batch_events: int = Field(default=2000, ge=1, description="Most events per agent batch.")
+    session_timeout_s: float = Field(
+        default=60.0,
+        ge=6,
+        description="Kafka group session timeout: how soon a dead worker's "
+        "partitions move to another.",
+    )
     metrics_port: int | None = Field(default=None, description="Serve Prometheus metrics here.")
     move_windows_min: tuple[int, ...] = Field(
         default=(5, 15, 60), description="Rolling windows (event time) of price moves."

@@ -58,6 +58,7 @@ def start_worker(infra: Infra, artifacts: Path, app_id: str | None = None) -> Ru
             DARKHORSES_STREAMS_APP_ID=app_id,
             DARKHORSES_STREAMS_FLUSH_INTERVAL_S="0.1",
             DARKHORSES_STREAMS_BATCH_EVENTS="200",
+            DARKHORSES_STREAMS_SESSION_TIMEOUT_S="10",
         ),
         artifacts / f"{app_id}-{uuid.uuid4().hex[:4]}.log",
     )
