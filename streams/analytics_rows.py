@@ -67,12 +67,11 @@ BOOKMAKER_ANALYTICS = UpsertTable(
 
 
 def history_rows(snapshot: OddsSnapshot) -> list[tuple[Any, ...]]:
+    race, book, source = snapshot.race_id, snapshot.bookmaker_id, snapshot.source.value
+    at, ingested, event_id = snapshot.source_time, snapshot.ingest_time, snapshot.event_id
     return [
-        (
-            snapshot.race_id, p.horse_id, snapshot.bookmaker_id, snapshot.source_time,
-            p.decimal, p.fractional, p.ew_places, p.ew_denom, snapshot.source.value,
-            snapshot.event_id, snapshot.ingest_time,
-        )
+        (race, p.horse_id, book, at, p.decimal, p.fractional, p.ew_places, p.ew_denom, source,
+         event_id, ingested)
         for p in snapshot.prices
     ]  # fmt: skip
 

@@ -5,6 +5,7 @@ in (0, 1). Nothing here knows about Kafka, Faust or PostgreSQL, so every statist
 on its own.
 """
 
+import bisect
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -125,12 +126,8 @@ def _shin(implied: Sequence[float]) -> list[float]:
 
 def price_as_of(history: Sequence[tuple[float, float]], at: float) -> float | None:
     """The price in force at time `at` from (time, price) changes in time order, if any."""
-    found = None
-    for time, price in history:
-        if time > at:
-            break
-        found = price
-    return found
+    index = bisect.bisect_right(history, (at, math.inf))
+    return history[index - 1][1] if index else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,24 +148,38 @@ def movement(
     A book counts as shortened/drifted when its own price moved over the window. A book that
     opened inside the window is measured from its opening price.
     """
-    then_prices, now_prices, shortened, drifted = [], [], 0, 0
-    for history in histories.values():
+    return movements(list(histories.values()), now, (window,))[window]
+
+
+def movements(
+    histories: Sequence[Sequence[tuple[float, float]]], now: float, windows: Sequence[float]
+) -> dict[float, Movement]:
+    """`movement` for several windows at once (one pass over the books)."""
+    now_prices: list[float] = []
+    then_prices: dict[float, list[float]] = {w: [] for w in windows}
+    shortened = dict.fromkeys(windows, 0)
+    drifted = dict.fromkeys(windows, 0)
+    for history in histories:
         current = price_as_of(history, now)
         if current is None:
             continue
         now_prices.append(current)
-        earlier = price_as_of(history, now - window)
-        if earlier is None:
-            earlier = history[0][1]
-        then_prices.append(earlier)
-        if current < earlier:
-            shortened += 1
-        elif current > earlier:
-            drifted += 1
+        for window in windows:
+            earlier = price_as_of(history, now - window)
+            if earlier is None:
+                earlier = history[0][1]
+            then_prices[window].append(earlier)
+            if current < earlier:
+                shortened[window] += 1
+            elif current > earlier:
+                drifted[window] += 1
     if not now_prices:
-        return Movement(None, shortened, drifted)
-    change = 1 / median(now_prices) - 1 / median(then_prices)
-    return Movement(change, shortened, drifted)
+        return {w: Movement(None, shortened[w], drifted[w]) for w in windows}
+    current_chance = 1 / median(now_prices)
+    return {
+        w: Movement(current_chance - 1 / median(then_prices[w]), shortened[w], drifted[w])
+        for w in windows
+    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,11 +22,12 @@ ODDS_LATEST = UpsertTable(
 
 
 def price_rows(snapshot: OddsSnapshot) -> list[tuple[Any, ...]]:
+    race, book, name, source = (
+        snapshot.race_id, snapshot.bookmaker_id, snapshot.bookmaker, snapshot.source.value
+    )  # fmt: skip
+    at, ingested, event_id = snapshot.source_time, snapshot.ingest_time, snapshot.event_id
     return [
-        (
-            snapshot.race_id, price.horse_id, snapshot.bookmaker_id, snapshot.bookmaker,
-            price.decimal, price.fractional, price.ew_places, price.ew_denom,
-            snapshot.source.value, snapshot.source_time, snapshot.ingest_time, snapshot.event_id,
-        )
-        for price in snapshot.prices
+        (race, p.horse_id, book, name, p.decimal, p.fractional, p.ew_places, p.ew_denom, source,
+         at, ingested, event_id)
+        for p in snapshot.prices
     ]  # fmt: skip

@@ -6,6 +6,7 @@ more than the maths. Event time throughout: "now" is the race's newest applied s
 """
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from streams import market_maths as mm
@@ -35,6 +36,7 @@ def _price(value: float | None) -> str | None:
     return f"{value:.4f}".rstrip("0").rstrip(".")
 
 
+@lru_cache(maxsize=1 << 16)
 def _iso(us: int) -> str:
     return instant(us).isoformat()
 
@@ -49,6 +51,12 @@ def active_runners(race: RaceMarket) -> list[str]:
 
 
 def _quote_dict(book: str, quote: Quote) -> dict[str, Any]:
+    if quote.view is None:
+        quote.view = _quote_view(book, quote)
+    return quote.view
+
+
+def _quote_view(book: str, quote: Quote) -> dict[str, Any]:
     return {
         "bookmaker_id": book, "price": quote.text, "fractional": quote.fractional,
         "ew_places": quote.ew_places, "ew_denom": quote.ew_denom, "opening": quote.opening,
@@ -70,6 +78,7 @@ def race_analytics(race: RaceMarket, params: AnalyticsParams) -> dict[str, Any]:
         for horse, quote in horses.items():
             by_runner.setdefault(horse, {})[book] = quote
 
+    windows_us = sorted({w * 60 * US for w in (*params.windows_min, params.move_window_min)})
     consensus: dict[str, float] = {}
     runners: list[dict[str, Any]] = []
     best_prices: list[float] = []
@@ -89,9 +98,10 @@ def race_analytics(race: RaceMarket, params: AnalyticsParams) -> dict[str, Any]:
             if horse in active_set:
                 consensus[horse] = middle
                 best_prices.append(best)
-        histories = {b: q.history for b, q in quotes.items() if q.history}
-        moves = [(w, mm.movement(histories, now, w * 60 * US)) for w in params.windows_min]
-        trend = mm.movement(histories, now, params.move_window_min * 60 * US)
+        histories = [q.history for q in quotes.values() if q.history]
+        by_window = mm.movements(histories, now, windows_us)
+        moves = [(w, by_window[w * 60 * US]) for w in params.windows_min]
+        trend = by_window[params.move_window_min * 60 * US]
         runners.append(
             {
                 "horse_id": horse,

@@ -45,12 +45,20 @@ class Quote:
     last_change: int  # when the price last changed (or opened)
     version: Version
     history: list[tuple[int, float]] = field(default_factory=list)  # (time, price) changes
+    # Derived, never persisted: the price as a float and the analytics view (reset on change).
+    price: float | None = field(default=None, compare=False)
+    view: dict[str, Any] | None = field(default=None, compare=False)
+    packed: list[Any] | None = field(default=None, compare=False)
 
-    @property
-    def price(self) -> float | None:
-        return None if self.text is None else float(self.text)
+    def __post_init__(self) -> None:
+        self.price = None if self.text is None else float(self.text)
 
     def dump(self) -> list[Any]:
+        if self.packed is None:
+            self.packed = self._pack()
+        return self.packed
+
+    def _pack(self) -> list[Any]:
         return [
             self.text, self.fractional, self.ew_places, self.ew_denom, self.opening, self.high,
             self.low, self.changes, self.last_change, list(self.version), self.history,
@@ -117,12 +125,14 @@ class RaceMarket:
             if quote.version >= version:
                 continue
             applied += 1
+            quote.view = quote.packed = None
             quote.version = version
             quote.fractional, quote.ew_places, quote.ew_denom = (
                 price.fractional, price.ew_places, price.ew_denom,
             )  # fmt: skip
             if text != quote.text:
                 quote.text = text
+                quote.price = None if text is None else float(text)
                 quote.changes += 1
                 quote.last_change = at
                 quote.high = _higher(quote.high, text)

@@ -6,6 +6,7 @@ transaction, and acked after the commit. Racecards and market states also feed t
 board (non-runners, the off, the status) and republish the races they change.
 """
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -195,7 +196,9 @@ def register_sink(
                     writes.extend(rows(item))
                     if feeds is not None and feed is not None:
                         feed(feeds, item)
-                readout = feeds.board.readout() if feeds is not None else None
+                readout = None
+                if feeds is not None:
+                    readout = feeds.board.readout(time.monotonic(), settings.analytics_interval_s)
                 if readout is not None:
                     writes.extend(readout_rows(readout))
                 await sink.write(writes)

@@ -17,6 +17,9 @@ class StreamsSettings(ConnectionSettings):
     store: str = Field(default="memory://", description="Table store, e.g. rocksdb:// in prod.")
     batch_size: int = Field(default=2000, ge=1, description="Rows per PostgreSQL write.")
     flush_interval_s: float = Field(default=0.2, gt=0, description="Longest a row waits.")
+    analytics_interval_s: float = Field(
+        default=1.0, ge=0, description="Least time between two analytics read-outs of a race."
+    )
     batch_events: int = Field(default=2000, ge=1, description="Most events per agent batch.")
     session_timeout_s: float = Field(
         default=60.0,

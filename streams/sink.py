@@ -31,6 +31,9 @@ RETRIABLE = (
     asyncpg.AdminShutdownError,
     asyncpg.TooManyConnectionsError,
     TimeoutError,
+    # Concurrent agents upserting the same rows: PostgreSQL aborts one, which just tries again.
+    asyncpg.DeadlockDetectedError,
+    asyncpg.SerializationError,
 )
 
 

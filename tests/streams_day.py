@@ -96,7 +96,7 @@ def replay(records: Iterable[Record], board: MarketBoard | None = None) -> Marke
 
 def statistics(board: MarketBoard) -> dict[str, Any]:
     """The final analytics of every race and bookmaker on the board."""
-    board.dirty_races.update(board.races)
+    board.dirty_races.update(dict.fromkeys(board.races))
     board.dirty_books.update(board.bookmaker_names)
     readout = board.readout()
     return {

@@ -206,3 +206,16 @@ async def stored_analytics(
         return out
     finally:
         await connection.close()
+
+
+async def wait_for_analytics(
+    database_url: str, prefix: str, expected: dict[str, Any], timeout_s: float = 30
+) -> None:
+    """Until the analytics tables hold `expected` (see `expected_analytics`). Analytics lag the
+    committed offsets by up to the analytics interval, so they are polled, then compared."""
+    deadline = time.monotonic() + timeout_s
+    stored = await stored_analytics(database_url, prefix)
+    while stored != expected and time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+        stored = await stored_analytics(database_url, prefix)
+    assert stored == expected

@@ -20,8 +20,8 @@ from tests.streams_helpers import (
     publish,
     snapshot,
     start_worker,
-    stored_analytics,
     topic_records,
+    wait_for_analytics,
     wait_until_consumed,
 )
 
@@ -66,13 +66,13 @@ async def when_partly_written(
 
 async def assert_database_equals_topics(infra: Infra, prefix: str) -> None:
     records = await topic_records(infra.kafka_bootstrap, prefix)
+    oracle = statistics(replay(records))
+    await wait_for_analytics(infra.database_url, prefix, expected_analytics(oracle))
     stored = await snapshot(infra.database_url, prefix)
     latest, history = odds_oracle(records)
     assert {r[:3]: r[3] for r in stored["odds_latest"]} == latest
     assert {r[:4] for r in stored["odds_history"]} == history
     assert len(stored["odds_history"]) == len(history)  # no row twice
-    oracle = statistics(replay(records))
-    assert await stored_analytics(infra.database_url, prefix) == expected_analytics(oracle)
 
 
 async def test_worker_killed_mid_stream_resumes_without_loss_or_duplicates(

@@ -46,7 +46,9 @@ def sink() -> MemorySink:
 
 @pytest.fixture
 async def app(sink: MemorySink) -> AsyncIterator[Any]:
-    settings = StreamsSettings(app_id="unit-agents", store="memory://", flush_interval_s=0.01)
+    settings = StreamsSettings(
+        app_id="unit-agents", store="memory://", flush_interval_s=0.01, analytics_interval_s=0
+    )
     app = create_app(settings, sinks=lambda: sink)
     yield app
     # A stream's first iteration builds the app's Kafka consumer, whose thread owns an event
