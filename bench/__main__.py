@@ -3,8 +3,14 @@
 from bench import parse as parse_bench
 from bench import simulator as simulator_bench
 from bench import slice as slice_bench
+from bench import streams as streams_bench
 
-BENCHMARKS = (slice_bench.main, parse_bench.main, simulator_bench.main)
+BENCHMARKS = (
+    slice_bench.main,
+    parse_bench.main,
+    simulator_bench.main,
+    streams_bench.main,
+)
 
 for benchmark in BENCHMARKS:
     benchmark()

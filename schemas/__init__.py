@@ -4,6 +4,7 @@ Every event on every topic is one of the frozen models here, serialised as JSON 
 as strings so no precision is lost). `schemas.topics` names the topics, their keys and policies.
 """
 
+from schemas.analytics import BookmakerAnalytics, RaceAnalytics
 from schemas.base import Event, EventSource, decode, encode
 from schemas.deadletter import DeadLetter
 from schemas.market import MarketState, MarketStatus
@@ -13,6 +14,7 @@ from schemas.results import Result, RunnerResult
 from schemas.stats import FetchStats
 
 __all__ = [
+    "BookmakerAnalytics",
     "DeadLetter",
     "Event",
     "EventSource",
@@ -20,6 +22,7 @@ __all__ = [
     "MarketState",
     "MarketStatus",
     "OddsSnapshot",
+    "RaceAnalytics",
     "Racecard",
     "Result",
     "Runner",

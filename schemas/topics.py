@@ -8,6 +8,7 @@ history topics are retained by time.
 from dataclasses import dataclass
 from enum import StrEnum
 
+from schemas.analytics import BookmakerAnalytics, RaceAnalytics
 from schemas.base import Model
 from schemas.deadletter import DeadLetter
 from schemas.market import MarketState
@@ -105,6 +106,23 @@ DEAD_LETTERS = Topic(
     description="Events a consumer rejected, with the reason.",
 )
 
+ANALYTICS_RACES = Topic(
+    "racing.analytics.race.v1",
+    RaceAnalytics,
+    key="race_id",
+    partitions=6,
+    cleanup=Cleanup.COMPACT,
+    description="Latest market analytics per race: runners, books, book %, moves.",
+)
+ANALYTICS_BOOKMAKERS = Topic(
+    "racing.analytics.bookmaker.v1",
+    BookmakerAnalytics,
+    key="bookmaker_id",
+    partitions=1,
+    cleanup=Cleanup.COMPACT,
+    description="Latest coverage and freshness per bookmaker.",
+)
+
 
 def _reference(name: str, model: type[Model], description: str) -> Topic:
     return Topic(
@@ -135,6 +153,8 @@ ALL_TOPICS: tuple[Topic, ...] = (
     RESULTS,
     FETCH_STATS,
     DEAD_LETTERS,
+    ANALYTICS_RACES,
+    ANALYTICS_BOOKMAKERS,
     *REFERENCE_TOPICS,
 )
 

@@ -4,7 +4,6 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-import asyncpg
 import faust
 import orjson
 from pydantic import ValidationError
@@ -12,8 +11,7 @@ from pydantic import ValidationError
 from schemas.base import decode
 from schemas.deadletter import DeadLetter
 from schemas.topics import DEAD_LETTERS
-from streams.settings import StreamsSettings
-from streams.sink import UpsertTable, upsert
+from streams.sink import SinkFactory, UpsertTable
 
 log = logging.getLogger(__name__)
 
@@ -25,12 +23,12 @@ DEAD_LETTERS_TABLE = UpsertTable(
 )
 
 
-def register(app: faust.App, settings: StreamsSettings) -> Callable[..., Any]:
+def register(app: faust.App, sinks: SinkFactory) -> Callable[..., Any]:
     topic = app.topic(DEAD_LETTERS.name, key_serializer="raw", value_serializer="raw")
 
     @app.agent(topic, name="dead-letter-sink")
     async def dead_letter_sink(stream: Any) -> None:
-        async with asyncpg.create_pool(settings.database_url, min_size=1, max_size=1) as pool:
+        async with sinks() as sink:
             async for values in stream.take(500, within=0.5):
                 rows = []
                 for value in values:
@@ -44,6 +42,6 @@ def register(app: faust.App, settings: StreamsSettings) -> Callable[..., Any]:
                         (letter.topic, letter.partition, letter.offset, letter.key, letter.value,
                          letter.reason, letter.consumer, letter.failed_at)
                     )  # fmt: skip
-                await upsert(pool, DEAD_LETTERS_TABLE, rows)
+                await sink.write([(DEAD_LETTERS_TABLE, rows)])
 
     return dead_letter_sink

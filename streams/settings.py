@@ -4,6 +4,8 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from darkhorses.settings import ConnectionSettings
+from streams.market_maths import MoveThresholds
+from streams.race_analytics import AnalyticsParams
 
 
 class StreamsSettings(ConnectionSettings):
@@ -15,7 +17,35 @@ class StreamsSettings(ConnectionSettings):
     store: str = Field(default="memory://", description="Table store, e.g. rocksdb:// in prod.")
     batch_size: int = Field(default=2000, ge=1, description="Rows per PostgreSQL write.")
     flush_interval_s: float = Field(default=0.2, gt=0, description="Longest a row waits.")
+    analytics_interval_s: float = Field(
+        default=1.0, ge=0, description="Least time between two analytics read-outs of a race."
+    )
+    batch_events: int = Field(default=2000, ge=1, description="Most events per agent batch.")
+    session_timeout_s: float = Field(
+        default=60.0,
+        ge=6,
+        description="Kafka group session timeout: how soon a dead worker's "
+        "partitions move to another.",
+    )
     metrics_port: int | None = Field(default=None, description="Serve Prometheus metrics here.")
+    move_windows_min: tuple[int, ...] = Field(
+        default=(5, 15, 60), description="Rolling windows (event time) of price moves."
+    )
+    steamer_window_min: int = Field(default=60, ge=1, description="Window of steamers/drifters.")
+    steamer_points: float = Field(
+        default=0.05, gt=0, lt=1, description="Implied-probability change of a steamer/drifter."
+    )
+    steamer_min_books: int = Field(default=3, ge=1, description="Books that must agree.")
+    rate_window_min: int = Field(default=5, ge=1, description="Window of update rates.")
+
+    @property
+    def analytics_params(self) -> AnalyticsParams:
+        return AnalyticsParams(
+            windows_min=self.move_windows_min,
+            move_window_min=self.steamer_window_min,
+            thresholds=MoveThresholds(self.steamer_points, self.steamer_min_books),
+            rate_window_min=self.rate_window_min,
+        )
 
     @property
     def faust_broker(self) -> str:

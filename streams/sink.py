@@ -2,16 +2,20 @@
 
 Rows are COPYed into a temporary staging table, then upserted with
 `INSERT ... SELECT DISTINCT ON (key) ... ON CONFLICT DO UPDATE ... WHERE old.version < new.version`,
-so a replayed, duplicated or out-of-order batch never moves a row backwards. While PostgreSQL is
+so a replayed, duplicated or out-of-order batch never moves a row backwards. History tables
+(`version=()`) insert only rows whose key is new (`ON CONFLICT DO NOTHING`). `write` puts several
+tables' rows in one transaction, so a batch lands whole or not at all. While PostgreSQL is
 unreachable a write is retried with capped exponential backoff; the caller acknowledges the source
 events only after `write` returns, so nothing is lost.
 """
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any
+from types import TracebackType
+from typing import Any, Protocol, Self
 
 import asyncpg
 
@@ -27,6 +31,9 @@ RETRIABLE = (
     asyncpg.AdminShutdownError,
     asyncpg.TooManyConnectionsError,
     TimeoutError,
+    # Concurrent agents upserting the same rows: PostgreSQL aborts one, which just tries again.
+    asyncpg.DeadlockDetectedError,
+    asyncpg.SerializationError,
 )
 
 
@@ -40,6 +47,8 @@ class UpsertTable:
     version: tuple[str, ...]
 
     def upsert_sql(self, staging: str) -> str:
+        if not self.version:
+            return self._insert_new_sql(staging)
         cols = ", ".join(f'"{c}"' for c in self.columns)
         key = ", ".join(f'"{c}"' for c in self.key)
         order = ", ".join([*(f'"{c}"' for c in self.key), *(f'"{c}" DESC' for c in self.version)])
@@ -53,29 +62,99 @@ class UpsertTable:
             f"ON CONFLICT ({key}) DO UPDATE SET {updates} WHERE ({old}) < ({new})"
         )
 
+    def _insert_new_sql(self, staging: str) -> str:
+        cols = ", ".join(f'"{c}"' for c in self.columns)
+        key = ", ".join(f'"{c}"' for c in self.key)
+        return (
+            f"INSERT INTO {self.name} ({cols}) "  # noqa: S608
+            f"SELECT DISTINCT ON ({key}) {cols} FROM {staging} ORDER BY {key} "
+            f"ON CONFLICT ({key}) DO NOTHING"
+        )
 
-async def upsert(pool: asyncpg.Pool, table: UpsertTable, rows: Sequence[tuple[Any, ...]]) -> None:
+
+Rows = Sequence[tuple[Any, ...]]
+
+
+async def upsert(pool: asyncpg.Pool, table: UpsertTable, rows: Rows) -> None:
     """Write `rows` (tuples in `table.columns` order) idempotently, retrying until it succeeds."""
-    if not rows:
+    await write(pool, [(table, rows)])
+
+
+async def write(pool: asyncpg.Pool, batches: Sequence[tuple[UpsertTable, Rows]]) -> None:
+    """Write every table's rows in one transaction, retrying with capped backoff until done."""
+    merged: dict[str, tuple[UpsertTable, list[tuple[Any, ...]]]] = {}
+    for table, rows in batches:
+        if rows:
+            merged.setdefault(table.name, (table, []))[1].extend(rows)
+    batches = list(merged.values())
+    if not batches:
         return
-    staging = f"stage_{table.name}"
+    names = ",".join(table.name for table, _ in batches)
     delay = 0.1
     while True:
         try:
             async with pool.acquire() as connection, connection.transaction():
-                await connection.execute(
-                    f"CREATE TEMP TABLE IF NOT EXISTS {staging} "
-                    f"(LIKE {table.name} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
-                )
-                await connection.copy_records_to_table(staging, records=rows, columns=table.columns)
-                await connection.execute(table.upsert_sql(staging))
+                for table, rows in batches:
+                    staging = f"stage_{table.name}"
+                    await connection.execute(
+                        f"CREATE TEMP TABLE IF NOT EXISTS {staging} "
+                        f"(LIKE {table.name} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+                    )
+                    await connection.copy_records_to_table(
+                        staging, records=rows, columns=table.columns
+                    )
+                    await connection.execute(table.upsert_sql(staging))
         except RETRIABLE as error:
-            SINK_RETRIES.labels(table.name).inc()
+            SINK_RETRIES.labels(names).inc()
             log.warning(
-                "PostgreSQL write to %s failed (%s); retrying in %.1fs", table.name, error, delay
+                "PostgreSQL write to %s failed (%s); retrying in %.1fs", names, error, delay
             )
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
         else:
-            SINK_ROWS.labels(table.name).inc(len(rows))
+            for table, rows in batches:
+                SINK_ROWS.labels(table.name).inc(len(rows))
             return
+
+
+class BatchSink(Protocol):
+    """Where an agent writes a batch's rows; `write` returns once they are durable."""
+
+    async def write(self, batches: Sequence[tuple[UpsertTable, Rows]]) -> None: ...
+
+
+SinkFactory = Callable[[], AbstractAsyncContextManager[BatchSink]]
+
+
+class PostgresSink:
+    """A connection pool owned by one agent. Connections open lazily (min_size=0), so a worker
+    started while PostgreSQL is down waits in `write`'s retry loop instead of crashing."""
+
+    def __init__(self, database_url: str, max_size: int = 2) -> None:
+        self.database_url = database_url
+        self.max_size = max_size
+        self._pool: asyncpg.Pool | None = None
+
+    async def __aenter__(self) -> Self:
+        self._pool = await asyncpg.create_pool(
+            self.database_url, min_size=0, max_size=self.max_size
+        )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+
+    async def write(self, batches: Sequence[tuple[UpsertTable, Rows]]) -> None:
+        if self._pool is None:
+            raise RuntimeError("PostgresSink used outside `async with`")
+        await write(self._pool, batches)
+
+
+def postgres_sinks(database_url: str, max_size: int = 2) -> SinkFactory:
+    return lambda: PostgresSink(database_url, max_size)

@@ -1,0 +1,95 @@
+"""Streams throughput and memory: prices per second from Kafka through the analytics into
+PostgreSQL, and the worker's peak resident memory.
+
+The odds topic is loaded first (a large simulated card: full images of 300 races x 20 books,
+then ticks of price changes), then the worker starts and is timed from its first committed row
+to the last: every price is applied to the race state, written to odds_latest and odds_history,
+and the touched races' analytics written and published. The card is several real days' races
+(a GB + IRE day has about 60), so the peak RSS bounds a full day's.
+"""
+
+import asyncio
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+
+from bench.harness import BenchInfra, bench_infra, record, runtime
+from producers.publisher import EventPublisher
+from producers.simulator import MarketSimulator
+from schemas.odds import OddsSnapshot
+from schemas.topics import ODDS_LIVE
+
+RACES, BOOKMAKERS, TICKS = 300, 20, 12
+
+
+def card() -> list[OddsSnapshot]:
+    simulator = MarketSimulator(
+        seed=11, start=datetime(2026, 3, 14, 9, tzinfo=UTC), races=RACES, bookmakers=BOOKMAKERS
+    )
+    events = list(simulator.open_markets())
+    for _ in range(TICKS):
+        events.extend(
+            e for e in simulator.advance(timedelta(seconds=20)) if isinstance(e, OddsSnapshot)
+        )
+    return events
+
+
+async def _load(infra: BenchInfra, events: list[OddsSnapshot]) -> None:
+    async with EventPublisher(infra.kafka_bootstrap, linger_ms=20) as publisher:
+        for event in events:
+            await publisher.publish(ODDS_LIVE, event)
+        await publisher.flush()
+
+
+async def _time_worker(infra: BenchInfra, prices: int) -> tuple[float, float]:
+    """Seconds from the first price in PostgreSQL to the last, and the total wait."""
+    connection = await asyncpg.connect(infra.database_url)
+    query = "SELECT coalesce(sum(prices), 0) FROM bookmaker_analytics"
+    try:
+        started = time.perf_counter()
+        while not await connection.fetchval(query):  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+        first = time.perf_counter()
+        while await connection.fetchval(query) < prices:  # noqa: ASYNC110
+            await asyncio.sleep(0.1)
+        last = time.perf_counter()
+        stored = await connection.fetchval("SELECT count(*) FROM odds_history")
+        if stored != prices:
+            raise RuntimeError(f"{stored} history rows for {prices} prices")
+    finally:
+        await connection.close()
+    return last - first, last - started
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc status")
+
+
+def main() -> None:
+    events = card()
+    prices = sum(len(e.prices) for e in events)
+    with bench_infra() as infra:
+        asyncio.run(_load(infra, events))
+        env = infra.env(DARKHORSES_STREAMS_APP_ID=f"bench-{uuid.uuid4().hex[:6]}")
+        with runtime(["streams"], env, infra.home / "streams-bench.log") as worker:
+            elapsed, total = asyncio.run(_time_worker(infra, prices))
+            rss = _peak_rss_mb(worker.pid)
+    record(
+        {
+            "streams_prices": prices,
+            "streams_events": len(events),
+            "streams_prices_per_s": prices / elapsed,
+            "streams_startup_and_run_s": total,
+            "streams_worker_rss_mb": rss,
+        }
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,216 @@
+"""Live market analytics: the `market-analytics` agent and the `race-markets` table.
+
+Per batch of odds events (`take_events`): every valid snapshot is applied to its race's market
+(idempotent per runner x bookmaker); each changed race is written once to the changelog table and
+the analytics due are published; then ONE PostgreSQL transaction writes the batch's latest
+prices, price history and analytics, while the agent already applies the next batch (the write
+runs on PostgreSQL's core, the maths on ours). A batch's events are released for commit only
+after its transaction commits, and Faust flushes the producer (changelog, analytics) before it
+commits offsets; so after a crash the worst case is a replayed batch, and every write is
+idempotent.
+
+Racecards and market states feed the same board (non-runners, the off, status) through
+`MarketFeeds`, which the reference agents call.
+"""
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import faust
+import orjson
+from aiokafka.partitioner import murmur2
+from pydantic import ValidationError
+
+from schemas.odds import OddsSnapshot
+from schemas.topics import ANALYTICS_BOOKMAKERS, ANALYTICS_RACES, DEAD_LETTERS, ODDS_LIVE
+from streams.analytics_rows import ODDS_HISTORY, history_rows, readout_rows
+from streams.deadletter import dead_letter_for, send_dead_letter
+from streams.market_board import MarketBoard, Readout
+from streams.metrics import EVENTS_CONSUMED, STALE_EVENTS
+from streams.odds import ODDS_LATEST, price_rows
+from streams.race_market import RaceMarket
+from streams.settings import StreamsSettings
+from streams.sink import BatchSink, Rows, SinkFactory, UpsertTable
+
+log = logging.getLogger(__name__)
+
+CONSUMER = "market-analytics"
+
+
+def race_partition(race_id: str) -> int:
+    """The odds topic partition of a race under Kafka's default (murmur2) partitioner."""
+    hashed: int = murmur2(race_id.encode())
+    return (hashed & 0x7FFFFFFF) % ODDS_LIVE.partitions
+
+
+@dataclass
+class MarketFeeds:
+    """The board, its changelog table and the analytics topics, shared by the agents."""
+
+    board: MarketBoard
+    table: Any
+    race_topic: Any
+    bookmaker_topic: Any
+    sink: BatchSink | None = None  # the analytics agent's, once it runs
+    write_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def load_table(self) -> None:
+        """Adopt every race the changelog recovered (Faust calls this after each recovery)."""
+        for value in self.table.data.values():
+            if value is not None:
+                self.board.adopt(RaceMarket.load(value))
+        log.info("market board recovered %d races", len(self.board.races))
+
+    def load_race(self, race_id: str) -> RaceMarket | None:
+        value = self.table.data.get(race_id.encode())
+        return None if value is None else RaceMarket.load(value)
+
+    def publish(self, readout: Readout, partitions: dict[str, int]) -> None:
+        """Persist the changed races to the changelog and publish the analytics read out.
+
+        Both are buffered (`send_soon`); Faust flushes the producer before it commits offsets,
+        so they are on Kafka before the batch's events count as done."""
+        for race_id in readout.changed:
+            key = race_id.encode()
+            value = self.board.races[race_id].dump()
+            self.table.data[key] = value
+            self.table.send_changelog(partitions.get(race_id, race_partition(race_id)), key, value)
+        for race in readout.races:
+            key = race["race_id"].encode()
+            self.race_topic.send_soon(key=key, value=orjson.dumps(race), force=True)
+        for bookmaker in readout.bookmakers:
+            self.bookmaker_topic.send_soon(
+                key=bookmaker["bookmaker_id"].encode(), value=orjson.dumps(bookmaker), force=True
+            )
+
+
+def create_feeds(app: faust.App, settings: StreamsSettings) -> MarketFeeds:
+    table: Any = app.Table(
+        "race-markets",
+        default=None,
+        partitions=ODDS_LIVE.partitions,
+        key_type=bytes,
+        value_type=bytes,
+    )
+    feeds = MarketFeeds(
+        board=MarketBoard(settings.analytics_params),
+        table=table,
+        race_topic=app.topic(ANALYTICS_RACES.name, key_serializer="raw", value_serializer="raw"),
+        bookmaker_topic=app.topic(
+            ANALYTICS_BOOKMAKERS.name, key_serializer="raw", value_serializer="raw"
+        ),
+    )
+    feeds.board.loader = feeds.load_race
+
+    @table.on_recover
+    async def adopt_recovered_races() -> None:
+        feeds.load_table()
+
+    return feeds
+
+
+@dataclass
+class BatchOutcome:
+    writes: list[tuple[UpsertTable, Rows]]
+    readout: Readout
+    rejects: list[tuple[int, str]]  # (index in the batch, reason)
+
+
+def apply_batch(
+    board: MarketBoard, values: list[bytes], clock: float | None = None, interval: float = 0.0
+) -> BatchOutcome:
+    """Apply a batch of raw odds payloads: the rows to write, the analytics and the rejects.
+    Pure apart from the board, so tests drive it without Faust."""
+    latest: list[tuple[Any, ...]] = []
+    history: list[tuple[Any, ...]] = []
+    rejects: list[tuple[int, str]] = []
+    for index, value in enumerate(values):
+        try:
+            snapshot = OddsSnapshot.model_validate_json(value)
+        except ValidationError as error:
+            rejects.append((index, f"invalid OddsSnapshot: {error}"))
+            continue
+        if not board.apply_odds(snapshot):
+            STALE_EVENTS.labels(ODDS_LIVE.name).inc()
+        latest.extend(price_rows(snapshot))
+        history.extend(history_rows(snapshot))
+    readout = board.readout(clock, interval)
+    writes: list[tuple[UpsertTable, Rows]] = [
+        (ODDS_LATEST, latest),
+        (ODDS_HISTORY, history),
+        *readout_rows(readout),
+    ]
+    return BatchOutcome(writes, readout, rejects)
+
+
+def register(
+    app: faust.App, settings: StreamsSettings, feeds: MarketFeeds, sinks: SinkFactory
+) -> Callable[..., Any]:
+    odds_topic = app.topic(ODDS_LIVE.name, key_serializer="raw", value_serializer="raw")
+    dead_letter_topic = app.topic(DEAD_LETTERS.name, key_serializer="raw", value_serializer="raw")
+
+    @app.timer(interval=settings.analytics_interval_s)
+    async def flush_pending_analytics() -> None:
+        """Analytics deferred by the per-race interval, written once they fall due."""
+        if feeds.sink is None or not (feeds.board.dirty_races or feeds.board.dirty_books):
+            return
+        readout = feeds.board.readout(time.monotonic(), settings.analytics_interval_s)
+        async with feeds.write_lock:
+            await feeds.sink.write(readout_rows(readout))
+        feeds.publish(readout, {})
+
+    @app.agent(odds_topic, name=CONSUMER)
+    async def market_analytics(stream: Any) -> None:
+        async with sinks() as sink:
+            feeds.sink = sink
+            writing: asyncio.Task[None] | None = None
+            try:
+                async for events in stream.take_events(
+                    settings.batch_events, settings.flush_interval_s
+                ):
+                    # Hold every event until its rows are committed: take_events acks the batch
+                    # when this body ends, which only drops this extra reference.
+                    for event in events:
+                        event.message.incref()
+                    outcome = apply_batch(
+                        feeds.board,
+                        [e.value for e in events],
+                        time.monotonic(),
+                        settings.analytics_interval_s,
+                    )
+                    feeds.publish(outcome.readout, source_partitions(events))
+                    if writing is not None:
+                        await writing  # one write in flight: writes stay in batch order
+                    writing = asyncio.create_task(commit_batch(sink, stream, events, outcome))
+            finally:
+                if writing is not None:
+                    await writing
+
+    async def commit_batch(
+        sink: BatchSink, stream: Any, events: list[Any], outcome: BatchOutcome
+    ) -> None:
+        """Write a batch (while the agent applies the next), then release its events."""
+        EVENTS_CONSUMED.labels(ODDS_LIVE.name).inc(len(events))
+        async with feeds.write_lock:
+            await sink.write(outcome.writes)
+        for index, reason in outcome.rejects:
+            letter = dead_letter_for(events[index], reason, CONSUMER)
+            await send_dead_letter(dead_letter_topic, letter)
+        for event in events:
+            await stream.ack(event)
+
+    return market_analytics
+
+
+def source_partitions(events: list[Any]) -> dict[str, int]:
+    """race_id -> partition of the odds topic it came from (its changelog partition)."""
+    partitions = {}
+    for event in events:
+        key = event.message.key
+        if isinstance(key, bytes):
+            partitions[key.decode("utf-8", "replace")] = event.message.partition
+    return partitions

@@ -1,0 +1,136 @@
+"""The PostgreSQL tables the analytics agent writes, and the rows of one batch for each."""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from schemas.odds import OddsSnapshot
+from streams.market_board import Readout
+from streams.sink import UpsertTable
+
+ODDS_HISTORY = UpsertTable(
+    name="odds_history",
+    columns=(
+        "race_id", "horse_id", "bookmaker_id", "source_time", "price_decimal", "price_fractional",
+        "ew_places", "ew_denom", "source", "event_id", "ingest_time",
+    ),
+    key=("race_id", "horse_id", "bookmaker_id", "source_time"),
+    version=(),
+)  # fmt: skip
+ODDS_QUOTES = UpsertTable(
+    name="odds_quotes",
+    columns=(
+        "race_id", "horse_id", "bookmaker_id", "opening", "high", "low", "changes",
+        "last_change", "source_time", "event_id",
+    ),
+    key=("race_id", "horse_id", "bookmaker_id"),
+    version=("source_time", "event_id"),
+)  # fmt: skip
+RACE_ANALYTICS = UpsertTable(
+    name="race_analytics",
+    columns=(
+        "race_id", "revision", "as_of", "status", "off_dt", "books_priced", "runners_priced",
+        "best_book_percent", "update_rate_per_min", "stalest_bookmaker_id", "stalest_age_s",
+    ),
+    key=("race_id",),
+    version=("revision",),
+)  # fmt: skip
+RACE_BOOK_ANALYTICS = UpsertTable(
+    name="race_book_analytics",
+    columns=(
+        "race_id", "bookmaker_id", "revision", "book_percent", "runners_priced", "complete",
+        "last_update",
+    ),
+    key=("race_id", "bookmaker_id"),
+    version=("revision",),
+)  # fmt: skip
+RUNNER_ANALYTICS = UpsertTable(
+    name="runner_analytics",
+    columns=(
+        "race_id", "horse_id", "revision", "as_of", "non_runner", "books_priced", "best_price",
+        "best_books", "consensus_price", "implied_probability", "fair_proportional",
+        "fair_power", "fair_shin", "opening_consensus_price", "move_since_open", "move_5m",
+        "move_15m", "move_60m", "steamer", "drifter",
+    ),
+    key=("race_id", "horse_id"),
+    version=("revision",),
+)  # fmt: skip
+BOOKMAKER_ANALYTICS = UpsertTable(
+    name="bookmaker_analytics",
+    columns=(
+        "bookmaker_id", "bookmaker", "as_of", "prices", "races", "runners",
+        "update_rate_per_min", "median_staleness_s", "last_update",
+    ),
+    key=("bookmaker_id",),
+    version=("as_of", "prices"),
+)  # fmt: skip
+
+
+def history_rows(snapshot: OddsSnapshot) -> list[tuple[Any, ...]]:
+    race, book, source = snapshot.race_id, snapshot.bookmaker_id, snapshot.source.value
+    at, ingested, event_id = snapshot.source_time, snapshot.ingest_time, snapshot.event_id
+    return [
+        (race, p.horse_id, book, at, p.decimal, p.fractional, p.ew_places, p.ew_denom, source,
+         event_id, ingested)
+        for p in snapshot.prices
+    ]  # fmt: skip
+
+
+def _time(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _dec(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
+
+
+def readout_rows(readout: Readout) -> list[tuple[UpsertTable, list[tuple[Any, ...]]]]:
+    """Rows for every analytics table from one batch's read-out."""
+    races, books, runners = [], [], []
+    for race in readout.races:
+        race_id, revision, as_of = race["race_id"], race["revision"], _time(race["as_of"])
+        races.append(
+            (
+                race_id, revision, as_of, race["status"], _time(race["off_dt"]),
+                race["books_priced"], race["runners_priced"], race["best_book_percent"],
+                race["update_rate_per_min"], race["stalest_bookmaker_id"], race["stalest_age_s"],
+            )
+        )  # fmt: skip
+        for book in race["books"]:
+            books.append(
+                (
+                    race_id, book["bookmaker_id"], revision, book["book_percent"],
+                    book["runners_priced"], book["complete"], _time(book["last_update"]),
+                )
+            )  # fmt: skip
+        for runner in race["runners"]:
+            moves = {m["window_min"]: m["change"] for m in runner["moves"]}
+            runners.append(
+                (
+                    race_id, runner["horse_id"], revision, as_of, runner["non_runner"],
+                    runner["books_priced"], _dec(runner["best_price"]), runner["best_books"],
+                    _dec(runner["consensus_price"]), runner["implied_probability"],
+                    runner["fair_proportional"], runner["fair_power"], runner["fair_shin"],
+                    _dec(runner["opening_consensus_price"]), runner["move_since_open"],
+                    moves.get(5), moves.get(15), moves.get(60), runner["steamer"],
+                    runner["drifter"],
+                )
+            )  # fmt: skip
+    bookmakers = [
+        (
+            b["bookmaker_id"], b["bookmaker"], _time(b["as_of"]), b["prices"], b["races"],
+            b["runners"], b["update_rate_per_min"], b["median_staleness_s"],
+            _time(b["last_update"]),
+        )
+        for b in readout.bookmakers
+    ]  # fmt: skip
+    quotes = [
+        (r[0], r[1], r[2], _dec(r[3]), _dec(r[4]), _dec(r[5]), *r[6:]) for r in readout.quotes
+    ]
+    return [
+        (ODDS_QUOTES, quotes),
+        (RACE_ANALYTICS, races),
+        (RACE_BOOK_ANALYTICS, books),
+        (RUNNER_ANALYTICS, runners),
+        (BOOKMAKER_ANALYTICS, bookmakers),
+    ]

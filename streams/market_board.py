@@ -1,0 +1,184 @@
+"""Every race's market and every bookmaker's coverage, updated per event, read out per batch.
+
+The Faust agents feed events in and persist `RaceMarket`s to the changelog table; this class is
+pure (no I/O), so the golden test can replay a day through exactly the code the worker runs.
+
+State changes on every event; analytics are computed at most once per race per `interval`
+(wall clock) when the caller passes one: at thousands of events per second recomputing a race's
+whole market per event would cost more than everything else together. Races changed since their
+last analytics stay pending until due (a timer reads them out when events stop), and every race
+recovered from the changelog starts pending, so the analytics always converge on the state.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from schemas.market import MarketState
+from schemas.odds import OddsSnapshot
+from schemas.racecards import Racecard
+from streams import market_maths as mm
+from streams.race_analytics import AnalyticsParams, race_analytics
+from streams.race_market import US, RaceMarket, Version, instant, micros
+
+Loader = Callable[[str], RaceMarket | None]
+
+
+@dataclass
+class Readout:
+    """What one batch changed: the analytics to publish and write."""
+
+    races: list[dict[str, Any]]
+    bookmakers: list[dict[str, Any]]
+    quotes: list[tuple[Any, ...]]  # odds_quotes rows for the runner x book pairs touched
+    changed: list[str] = field(default_factory=list)  # races to persist to the changelog
+
+
+class MarketBoard:
+    def __init__(self, params: AnalyticsParams, load: Loader | None = None) -> None:
+        self.params = params
+        self.races: dict[str, RaceMarket] = {}
+        self.bookmaker_names: dict[str, str] = {}
+        self.now = 0  # newest source_time seen anywhere (event time)
+        self.loader = load
+        self.changed: set[str] = set()  # races changed since the last read-out
+        self.dirty_races: dict[str, None] = {}  # races whose analytics are pending
+        self.dirty_books: set[str] = set()
+        self.touched: dict[str, set[tuple[str, str]]] = {}  # race -> (book, horse) pending
+        self.analysed_at: dict[str, float] = {}  # race -> clock of its last analytics
+        self.books_analysed_at = float("-inf")
+
+    def race(self, race_id: str) -> RaceMarket:
+        race = self.races.get(race_id)
+        if race is None:
+            race = (self.loader(race_id) if self.loader else None) or RaceMarket(race_id)
+            self.races[race_id] = race
+        return race
+
+    # -- events -----------------------------------------------------------------------------
+
+    def apply_odds(self, snapshot: OddsSnapshot) -> int:
+        """Apply one snapshot; returns the prices applied (0 = duplicate or out of date).
+
+        Even a stale snapshot marks its race and quotes dirty: after a crash the changelog can
+        be ahead of the committed offsets, and the replayed events must still rewrite their rows.
+        """
+        race = self.race(snapshot.race_id)
+        applied = race.apply_odds(snapshot, self.params.keep_us, self.params.rate_window_us)
+        self.changed.add(snapshot.race_id)
+        self.dirty_races[snapshot.race_id] = None
+        self.dirty_books.add(snapshot.bookmaker_id)
+        touched = self.touched.setdefault(snapshot.race_id, set())
+        for price in snapshot.prices:
+            touched.add((snapshot.bookmaker_id, price.horse_id))
+        self.bookmaker_names.setdefault(snapshot.bookmaker_id, snapshot.bookmaker)
+        self.now = max(self.now, race.latest)
+        return applied
+
+    def adopt(self, race: RaceMarket) -> None:
+        """Take a race recovered from the changelog table; its analytics are rewritten (they may
+        lag the state if the worker died between the two)."""
+        self.races[race.race_id] = race
+        self.now = max(self.now, race.latest)
+        self.dirty_races[race.race_id] = None
+        self.touched[race.race_id] = {(b, h) for b, horses in race.quotes.items() for h in horses}
+        for book, name in race.book_names.items():
+            self.bookmaker_names.setdefault(book, name)
+            self.dirty_books.add(book)
+
+    def apply_card(self, card: Racecard) -> bool:
+        race = self.race(card.race_id)
+        changed = race.apply_card(
+            _version(card.source_time, card.event_id),
+            card.off_dt,
+            [r.horse_id for r in card.runners],
+            {r.horse_id for r in card.runners if r.non_runner},
+        )
+        self.changed.add(card.race_id)
+        self.dirty_races[card.race_id] = None
+        return changed
+
+    def apply_status(self, state: MarketState) -> bool:
+        race = self.race(state.race_id)
+        changed = race.apply_status(_version(state.source_time, state.event_id), state.status)
+        self.changed.add(state.race_id)
+        self.dirty_races[state.race_id] = None
+        return changed
+
+    # -- read-out ---------------------------------------------------------------------------
+
+    def readout(self, clock: float | None = None, interval: float = 0.0) -> Readout:
+        """Races changed since the last read-out (to persist), and the analytics due: all that are
+        pending without a `clock`, else those last analysed at least `interval` ago."""
+        due = [
+            r for r in self.dirty_races
+            if clock is None or self.analysed_at.get(r, float("-inf")) + interval <= clock
+        ]  # fmt: skip
+        races, quotes = [], []
+        for race_id in sorted(due):
+            del self.dirty_races[race_id]
+            race = self.races[race_id]
+            races.append(race_analytics(race, self.params))
+            if clock is not None:
+                self.analysed_at[race_id] = clock
+            for book, horse in sorted(self.touched.pop(race_id, ())):
+                q = race.quotes[book][horse]
+                quotes.append(
+                    (race_id, horse, book, q.opening, q.high, q.low, q.changes,
+                     instant(q.last_change), instant(q.version[0]), q.version[1])
+                )  # fmt: skip
+        bookmakers = []
+        if clock is None or self.books_analysed_at + interval <= clock:
+            bookmakers = [self.bookmaker_analytics(b) for b in sorted(self.dirty_books)]
+            self.dirty_books.clear()
+            if clock is not None:
+                self.books_analysed_at = clock
+        changed = sorted(self.changed)
+        self.changed.clear()
+        return Readout(races, bookmakers, quotes, changed)
+
+    def bookmaker_analytics(self, bookmaker_id: str) -> dict[str, Any]:
+        """Coverage and freshness of one bookmaker over every race held, derived from the races
+        alone so that it is recovered with them after a restart."""
+        cutoff = self.now - self.params.rate_window_us
+        races = runners = prices = recent = 0
+        ages: list[float] = []
+        last = 0
+        source = "simulator"
+        for race in self.races.values():
+            horses = race.quotes.get(bookmaker_id)
+            if not horses:
+                continue
+            prices += race.book_applied.get(bookmaker_id, 0)
+            recent += sum(1 for q in horses.values() if q.version[0] >= cutoff)
+            priced = sum(1 for q in horses.values() if q.text is not None)
+            if not priced:
+                continue
+            races += 1
+            runners += priced
+            updated = race.book_updates.get(bookmaker_id, 0)
+            if updated > last:
+                last, source = updated, race.source
+            ages.append((self.now - updated) / US)
+        as_of = instant(self.now).isoformat()
+        return {
+            "event_id": f"{bookmaker_id}:{self.now}:{prices}",
+            "source": source,
+            "source_time": as_of,
+            "ingest_time": as_of,
+            "bookmaker_id": bookmaker_id,
+            "bookmaker": self.bookmaker_names.get(bookmaker_id, bookmaker_id),
+            "revision": prices,
+            "as_of": as_of,
+            "races": races,
+            "runners": runners,
+            "prices": prices,
+            "update_rate_per_min": recent / self.params.rate_window_min,
+            "median_staleness_s": mm.median(ages) if ages else None,
+            "last_update": instant(last).isoformat() if last else None,
+        }
+
+
+def _version(source_time: datetime, event_id: str) -> Version:
+    return (micros(source_time), event_id)

@@ -1,0 +1,226 @@
+"""Sinks of racecards, market states, results, historical odds and fetch statistics.
+
+Each topic gets one agent built by `register_sink`: a batch of events is validated (rejects go to
+the dead-letter topic with the reason), turned into rows by a pure function, written in one
+transaction, and acked after the commit. Racecards and market states also feed the analytics
+board (non-runners, the off, the status) and republish the races they change.
+"""
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import faust
+from pydantic import ValidationError
+
+from schemas.base import Model
+from schemas.market import MarketState
+from schemas.odds import OddsSnapshot
+from schemas.racecards import Racecard
+from schemas.results import Result
+from schemas.stats import FetchStats
+from schemas.topics import (
+    DEAD_LETTERS,
+    FETCH_STATS,
+    MARKET_STATE,
+    ODDS_HISTORICAL,
+    RACECARDS,
+    RESULTS,
+    Topic,
+)
+from streams.analytics import MarketFeeds
+from streams.analytics_rows import readout_rows
+from streams.deadletter import dead_letter_for, send_dead_letter
+from streams.metrics import EVENTS_CONSUMED
+from streams.returns import each_way_terms, runner_returns, sp_ranks
+from streams.settings import StreamsSettings
+from streams.sink import Rows, SinkFactory, UpsertTable
+
+Writes = list[tuple[UpsertTable, Rows]]
+VERSION = ("source_time", "event_id")
+
+
+def _table(name: str, columns: str, key: str, version: tuple[str, ...] = VERSION) -> UpsertTable:
+    return UpsertTable(name, tuple(columns.split()), tuple(key.split()), version)
+
+
+RACES = _table(
+    "races",
+    "race_id course_id course region_code race_date off_dt race_name race_type race_class "
+    "distance_f going surface field_size is_abandoned source_time event_id",
+    "race_id",
+)
+RUNNERS = _table(
+    "runners",
+    "race_id horse_id horse number draw age weight_lbs jockey_id trainer_id owner_id non_runner "
+    "source_time event_id",
+    "race_id horse_id",
+)
+COURSES = _table("courses", "course_id course region_code source_time event_id", "course_id")
+HORSES = _table(
+    "horses", "horse_id horse sire_id dam_id damsire_id source_time event_id", "horse_id"
+)
+JOCKEYS = _table("jockeys", "jockey_id jockey source_time event_id", "jockey_id")
+TRAINERS = _table("trainers", "trainer_id trainer source_time event_id", "trainer_id")
+OWNERS = _table("owners", "owner_id owner source_time event_id", "owner_id")
+MARKET_STATUS = _table("market_status", "race_id status reason source_time event_id", "race_id")
+RESULTS_TABLE = _table(
+    "results",
+    "race_id off_dt course_id region_code field_size ew_places ew_fraction source_time event_id",
+    "race_id",
+)
+RESULT_RUNNERS = _table(
+    "result_runners",
+    "race_id horse_id horse position finished sp sp_decimal sp_favourite sp_rank beaten_lengths "
+    "weight_lbs jockey_id trainer_id win_return place_return ew_return source_time event_id",
+    "race_id horse_id",
+)
+ODDS_HISTORICAL_TABLE = _table(
+    "odds_historical",
+    "race_id horse_id bookmaker_id source_time price_decimal price_fractional ew_places "
+    "ew_denom source event_id",
+    "race_id horse_id bookmaker_id source_time",
+    version=(),
+)
+FETCH_STATS_TABLE = _table(
+    "fetch_stats",
+    "producer source_time event_id races runners bookmakers prices unpriced errors duration_s",
+    "producer source_time event_id",
+    version=(),
+)
+
+
+def racecard_rows(card: Racecard) -> Writes:
+    v = (card.source_time, card.event_id)
+    runners = [
+        (card.race_id, r.horse_id, r.horse, r.number, r.draw, r.age, r.weight_lbs, r.jockey_id,
+         r.trainer_id, r.owner_id, r.non_runner, *v)
+        for r in card.runners
+    ]  # fmt: skip
+    horses = [(r.horse_id, r.horse, r.sire_id, r.dam_id, r.damsire_id, *v) for r in card.runners]
+    jockeys = [(r.jockey_id, r.jockey, *v) for r in card.runners if r.jockey_id and r.jockey]
+    trainers = [(r.trainer_id, r.trainer, *v) for r in card.runners if r.trainer_id and r.trainer]
+    owners = [(r.owner_id, r.owner, *v) for r in card.runners if r.owner_id and r.owner]
+    race = (
+        card.race_id, card.course_id, card.course, card.region.upper(), card.race_date,
+        card.off_dt, card.race_name, card.race_type, card.race_class, card.distance_f,
+        card.going, card.surface, card.field_size, card.is_abandoned, *v,
+    )  # fmt: skip
+    return [
+        (RACES, [race]),
+        (RUNNERS, runners),
+        (COURSES, [(card.course_id, card.course, card.region.upper(), *v)]),
+        (HORSES, horses),
+        (JOCKEYS, jockeys),
+        (TRAINERS, trainers),
+        (OWNERS, owners),
+    ]
+
+
+def result_rows(result: Result) -> Writes:
+    v = (result.source_time, result.event_id)
+    field_size = len(result.runners)
+    terms = each_way_terms(field_size)
+    ranks = sp_ranks({r.horse_id: r.sp_decimal for r in result.runners})
+    runners = []
+    for r in result.runners:
+        returns = runner_returns(r.sp_decimal, r.finished, terms)
+        runners.append(
+            (
+                result.race_id, r.horse_id, r.horse, r.position, r.finished, r.sp, r.sp_decimal,
+                r.sp_favourite, ranks[r.horse_id], r.beaten_lengths, r.weight_lbs, r.jockey_id,
+                r.trainer_id, returns.win, returns.place, returns.each_way, *v,
+            )
+        )  # fmt: skip
+    race = (
+        result.race_id, result.off_dt, result.course_id,
+        result.region.upper() if result.region else None, field_size,
+        terms.places if terms else None, terms.text if terms else None, *v,
+    )  # fmt: skip
+    return [(RESULTS_TABLE, [race]), (RESULT_RUNNERS, runners)]
+
+
+def historical_rows(snapshot: OddsSnapshot) -> Writes:
+    rows = [
+        (snapshot.race_id, p.horse_id, snapshot.bookmaker_id, snapshot.source_time, p.decimal,
+         p.fractional, p.ew_places, p.ew_denom, snapshot.source.value, snapshot.event_id)
+        for p in snapshot.prices
+    ]  # fmt: skip
+    return [(ODDS_HISTORICAL_TABLE, rows)]
+
+
+def fetch_stats_rows(stats: FetchStats) -> Writes:
+    row = (
+        stats.producer, stats.source_time, stats.event_id, stats.races, stats.runners,
+        stats.bookmakers, stats.prices, stats.unpriced, stats.errors, stats.duration_s,
+    )  # fmt: skip
+    return [(FETCH_STATS_TABLE, [row])]
+
+
+def market_status_rows(state: MarketState) -> Writes:
+    row = (state.race_id, state.status.value, state.reason, state.source_time, state.event_id)
+    return [(MARKET_STATUS, [row])]
+
+
+def register_sink(
+    app: faust.App,
+    settings: StreamsSettings,
+    topic: Topic,
+    consumer: str,
+    rows: Callable[[Any], Writes],
+    sinks: SinkFactory,
+    feeds: MarketFeeds | None = None,
+    feed: Callable[[MarketFeeds, Any], object] | None = None,
+) -> Callable[..., Any]:
+    """An agent that validates `topic`'s events and writes `rows(event)` for each batch."""
+    source = app.topic(topic.name, key_serializer="raw", value_serializer="raw")
+    dead_letter_topic = app.topic(DEAD_LETTERS.name, key_serializer="raw", value_serializer="raw")
+    model: type[Model] = topic.model
+
+    @app.agent(source, name=consumer)
+    async def sink(stream: Any) -> None:
+        async with sinks() as sink:
+            async for events in stream.take_events(
+                settings.batch_events, settings.flush_interval_s
+            ):
+                EVENTS_CONSUMED.labels(topic.name).inc(len(events))
+                writes: Writes = []
+                rejects = []
+                for event in events:
+                    try:
+                        item = model.model_validate_json(event.value)
+                    except ValidationError as error:
+                        reason = f"invalid {model.__name__}: {error}"
+                        rejects.append(dead_letter_for(event, reason, consumer))
+                        continue
+                    writes.extend(rows(item))
+                    if feeds is not None and feed is not None:
+                        feed(feeds, item)
+                readout = None
+                if feeds is not None:
+                    readout = feeds.board.readout(time.monotonic(), settings.analytics_interval_s)
+                if readout is not None:
+                    writes.extend(readout_rows(readout))
+                await sink.write(writes)
+                if feeds is not None and readout is not None:
+                    feeds.publish(readout, {})
+                for letter in rejects:
+                    await send_dead_letter(dead_letter_topic, letter)
+
+    return sink
+
+
+def register(
+    app: faust.App, settings: StreamsSettings, feeds: MarketFeeds, sinks: SinkFactory
+) -> None:
+    register_sink(
+        app, settings, RACECARDS, "racecards-sink", racecard_rows, sinks, feeds,
+        lambda f, card: f.board.apply_card(card),
+    )  # fmt: skip
+    register_sink(
+        app, settings, MARKET_STATE, "market-state-sink", market_status_rows, sinks, feeds,
+        lambda f, state: f.board.apply_status(state),
+    )  # fmt: skip
+    register_sink(app, settings, RESULTS, "results-sink", result_rows, sinks)
+    register_sink(app, settings, ODDS_HISTORICAL, "historical-odds-sink", historical_rows, sinks)
+    register_sink(app, settings, FETCH_STATS, "fetch-stats-sink", fetch_stats_rows, sinks)
