@@ -6,7 +6,7 @@ from typing import Annotated
 import asyncpg
 from fastapi import Depends, Request, WebSocket
 
-from api.fanout import OddsFanout
+from api.fanout import LiveHub
 from api.settings import ApiSettings
 
 
@@ -14,7 +14,7 @@ from api.settings import ApiSettings
 class State:
     settings: ApiSettings
     pool: asyncpg.Pool
-    fanout: OddsFanout
+    fanout: LiveHub
 
 
 def _from_request(request: Request) -> State:

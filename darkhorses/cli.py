@@ -134,13 +134,10 @@ def streams() -> None:
 @app.command("api")
 def api() -> None:
     """Serve the REST and websocket API."""
-    import uvicorn
-
-    from api.app import create_app
+    from api.server import serve
     from api.settings import ApiSettings
 
-    settings = ApiSettings()
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    serve(ApiSettings())
 
 
 @app.command("up")

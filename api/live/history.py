@@ -1,0 +1,165 @@
+"""Reading the log back: resume catch-up and replay, in the live frame format.
+
+Both read racing.odds.live.v1 and racing.market.state.v1 from the hub's start offsets into a
+private book (so `seq`, `prev_seq`, best prices and analytics are exactly what the hub computed
+at the time), silently up to the point the client needs, then emit deltas from there:
+- resume: from the token's offsets up to the hub's positions when the client came back;
+- replay: from a source time up to a source time (or the end of the log), paced by `speed`.
+Readers are transient Kafka consumers, bounded by a semaphore (`history_readers`).
+"""
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from pydantic import ValidationError
+
+from api.live.book import BookStore, RaceBook
+from api.live.errors import ErrorCode, LiveError
+from api.live.views import Rendered, View, render_delta, render_market, render_snapshot
+from schemas.market import MarketState
+from schemas.odds import OddsSnapshot
+from schemas.racecards import Racecard
+
+Token = Callable[[list[int]], str]
+
+
+@dataclass(slots=True)
+class Emitted:
+    kind: str  # delta | market | snapshot
+    race_id: str
+    rendered: Rendered
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """What to emit: records at or past `offsets`, or with source time in [`start`, `end`]."""
+
+    offsets: tuple[int, ...] | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+class HistoryReader:
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        partitions: list[TopicPartition],
+        odds_topic: str,
+        cards: Callable[[str], Racecard | None],
+    ) -> None:
+        self.bootstrap_servers = bootstrap_servers
+        self.partitions = partitions
+        self.odds_topic = odds_topic
+        self.cards = cards
+
+    async def window_available(self, start: list[int]) -> bool:
+        """False once retention has deleted records the private book would need."""
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap_servers, group_id=None)
+        await consumer.start()
+        try:
+            first = await consumer.beginning_offsets(self.partitions)
+        finally:
+            await consumer.stop()
+        return all(first[tp] <= start[i] for i, tp in enumerate(self.partitions))
+
+    async def read(
+        self,
+        start: list[int],
+        until: list[int],
+        window: Window,
+        matches: Callable[[RaceBook], bool],
+        view: View,
+        token: Token | None,
+        speed: float = 0.0,
+    ) -> AsyncIterator[Emitted]:
+        store = BookStore()
+        progress = list(window.offsets) if window.offsets is not None else list(start)
+        todo = {i for i, tp in enumerate(self.partitions) if start[i] < until[i]}
+        imaged = window.offsets is not None  # a replay opens with a snapshot of the book
+        last_time: datetime | None = None
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap_servers,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="none",
+        )
+        await consumer.start()
+        try:
+            consumer.assign([self.partitions[i] for i in todo])
+            for i in todo:
+                consumer.seek(self.partitions[i], start[i])
+            index = {tp: i for i, tp in enumerate(self.partitions)}
+            while todo:
+                batches = await consumer.getmany(timeout_ms=1000, max_records=2000)
+                # Partition order is all that matters: one race lives on one partition.
+                for record in [r for recs in batches.values() for r in recs]:
+                    i = index[TopicPartition(record.topic, record.partition)]
+                    if i not in todo or record.offset >= until[i]:
+                        continue
+                    if record.offset + 1 >= until[i]:
+                        todo.discard(i)
+                        consumer.pause(self.partitions[i])
+                    applied = self._apply(store, record.topic, record.value, record.offset)
+                    if applied is None:
+                        continue
+                    book, event, prev = applied
+                    if window.offsets is not None:
+                        emit = record.offset >= window.offsets[i]
+                    else:
+                        emit = window.start is not None and event.source_time >= window.start
+                        if window.end is not None and event.source_time > window.end:
+                            todo.discard(i)
+                            consumer.pause(self.partitions[i])
+                            continue
+                    if not emit:
+                        continue
+                    if not imaged:
+                        imaged = True
+                        for race in list(store.races.values()):
+                            if race is not book and matches(race):
+                                image = render_snapshot(race, view, "replay", None)
+                                yield Emitted("snapshot", race.race_id, image)
+                    if not matches(book):
+                        continue
+                    if speed and last_time is not None:
+                        gap = (event.source_time - last_time).total_seconds() / speed
+                        if gap > 0:
+                            await asyncio.sleep(min(gap, 60))
+                    last_time = event.source_time
+                    if window.offsets is not None:
+                        progress[i] = record.offset + 1
+                    made = token(progress) if token is not None else None
+                    if isinstance(event, OddsSnapshot):
+                        yield Emitted(
+                            "delta", book.race_id, render_delta(book, event, prev, made, view)
+                        )
+                    else:
+                        yield Emitted("market", book.race_id, render_market(book, made))
+        finally:
+            await consumer.stop()
+
+    def _apply(
+        self, store: BookStore, topic: str, payload: bytes | None, offset: int
+    ) -> tuple[RaceBook, OddsSnapshot | MarketState, int] | None:
+        if payload is None:
+            return None
+        try:
+            if topic == self.odds_topic:
+                odds = OddsSnapshot.model_validate_json(payload)
+                book, prev = store.apply_odds(odds, offset, 0.0)
+                event: OddsSnapshot | MarketState = odds
+            else:
+                event = MarketState.model_validate_json(payload)
+                book, prev = store.apply_market(event), -2
+        except ValidationError:
+            return None  # the hub counted and logged it already
+        if book.card is None:
+            book.card = self.cards(book.race_id)
+        return book, event, prev
+
+
+def unavailable(reason: str) -> LiveError:
+    return LiveError(reason, code=ErrorCode.HISTORY_UNAVAILABLE, retry_after_ms=5_000)

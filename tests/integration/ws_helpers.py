@@ -1,0 +1,131 @@
+"""Helpers for the websocket integration tests: an API child process, events, oracles."""
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from producers.publisher import EventPublisher
+from schemas.base import EventSource
+from schemas.market import MarketState, MarketStatus
+from schemas.odds import OddsSnapshot, RunnerPrice
+from schemas.racecards import Racecard, Runner
+from schemas.topics import MARKET_STATE, ODDS_LIVE, RACECARDS
+from tests.conftest import ApiProcess, Infra, free_port, start_runtime, wait_for_ready
+from tests.kafka_helpers import read_all
+
+BOOKMAKERS = (
+    ("bet365", "Bet365"),
+    ("william_hill", "William Hill"),
+    ("paddy_power", "Paddy Power"),
+)
+LADDER = ("1.5", "2", "2.25", "2.5", "3", "3.5", "4", "5", "6", "8", "10", "13", "17", "21")
+
+
+@contextmanager
+def api_process(
+    infra: Infra, artifacts: Path, port: int | None = None, **env: str
+) -> Iterator[ApiProcess]:
+    port = port or free_port()
+    runtime = start_runtime(
+        ["api"],
+        infra.env(DARKHORSES_API_PORT=str(port), **env),
+        artifacts / f"ws-api-{port}-{uuid.uuid4().hex[:4]}.log",
+    )
+    try:
+        wait_for_ready(f"http://127.0.0.1:{port}", runtime)
+        yield ApiProcess(runtime, f"http://127.0.0.1:{port}")
+    finally:
+        runtime.stop()
+
+
+@dataclass
+class Race:
+    race_id: str
+    horses: tuple[str, ...]
+
+    @classmethod
+    def new(cls, runners: int = 5) -> "Race":
+        race_id = f"rac_ws{uuid.uuid4().hex[:10]}"
+        return cls(race_id, tuple(f"hrs_{race_id[4:]}_{n}" for n in range(runners)))
+
+    def card(self) -> Racecard:
+        off = datetime.now(UTC) + timedelta(hours=1)
+        return Racecard(
+            source=EventSource.SIMULATOR, source_time=datetime.now(UTC), race_id=self.race_id,
+            course_id="crs_26", course="Cheltenham", region="GB", race_date=off.date(),
+            off_dt=off, race_name="Test Handicap", race_type="Flat",
+            runners=tuple(Runner(horse_id=h, horse=h.title()) for h in self.horses),
+        )  # fmt: skip
+
+    def odds(self, n: int) -> OddsSnapshot:
+        """The n-th price event: deterministic, every bookmaker and runner in turn."""
+        bookmaker_id, name = BOOKMAKERS[n % len(BOOKMAKERS)]
+        horse = self.horses[(n // len(BOOKMAKERS)) % len(self.horses)]
+        return OddsSnapshot(
+            source=EventSource.SIMULATOR, source_time=datetime.now(UTC), race_id=self.race_id,
+            bookmaker_id=bookmaker_id, bookmaker=name,
+            prices=(RunnerPrice(horse_id=horse, decimal=Decimal(LADDER[(n * 7) % len(LADDER)])),),
+        )  # fmt: skip
+
+    def market(self, status: MarketStatus) -> MarketState:
+        return MarketState(
+            source=EventSource.SIMULATOR, source_time=datetime.now(UTC), race_id=self.race_id,
+            status=status,
+        )  # fmt: skip
+
+
+async def publish(infra: Infra, race: Race, start: int, count: int, card: bool = False) -> None:
+    async with EventPublisher(infra.kafka_bootstrap) as publisher:
+        if card:
+            await publisher.publish(RACECARDS, race.card())
+        for n in range(start, start + count):
+            await publisher.publish(ODDS_LIVE, race.odds(n))
+        await publisher.flush()
+
+
+async def publish_market(infra: Infra, race: Race, status: MarketStatus) -> None:
+    async with EventPublisher(infra.kafka_bootstrap) as publisher:
+        await publisher.publish_and_wait(MARKET_STATE, race.market(status))
+
+
+@dataclass
+class Oracle:
+    prices: dict[tuple[str, str, str], str | None]
+    seq: int
+
+
+async def oracle(infra: Infra, race: Race) -> Oracle:
+    """The race's book straight from the topic: the last price per (runner, bookmaker)."""
+    prices: dict[tuple[str, str, str], str | None] = {}
+    seq = -1
+    records = [
+        r
+        for r in await read_all(infra.kafka_bootstrap, ODDS_LIVE.name, idle_ms=500)
+        if r.key == race.race_id.encode()
+    ]
+    for record in sorted(records, key=lambda r: r.offset):
+        event = OddsSnapshot.model_validate_json(record.value)
+        for price in event.prices:
+            prices[(race.race_id, price.horse_id, event.bookmaker_id)] = (
+                None if price.decimal is None else str(price.decimal)
+            )
+        seq = record.offset
+    return Oracle(prices, seq)
+
+
+def best_of(prices: dict[tuple[str, str, str], str | None]) -> dict[str, str]:
+    best: dict[str, Decimal] = {}
+    for (_, horse, _), price in prices.items():
+        if price is not None and (horse not in best or Decimal(price) > best[horse]):
+            best[horse] = Decimal(price)
+    return {horse: str(price) for horse, price in best.items()}
+
+
+def subscription(race: Race, sub_id: str = "s1", **extra: Any) -> dict[str, Any]:
+    return {"sub_id": sub_id, "filter": {"races": [race.race_id]},
+            "fields": ["best", "prices", "analytics", "market"], **extra}  # fmt: skip
