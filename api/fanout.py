@@ -466,4 +466,14 @@ class LiveHub:
                 for tp, p in zip(self.partitions, self.positions, strict=True)
             },
             "counters": dict(self.counters),
+            "busiest_sessions": [
+                {
+                    "connection_id": s.connection_id,
+                    "subscriptions": len(s.subs),
+                    "queued_frames": len(s.outbox.entries),
+                    "pending_updates": s.outbox.pending_updates,
+                    "conflated_updates": s.outbox.conflated_updates,
+                }
+                for s in sorted(self.sessions, key=lambda s: -s.outbox.pending_updates)[:10]
+            ],
         }

@@ -102,27 +102,23 @@ class HistoryReader:
                     if record.offset + 1 >= until[i]:
                         todo.discard(i)
                         consumer.pause(self.partitions[i])
-                    applied = self._apply(store, record.topic, record.value, record.offset)
-                    if applied is None:
+                    event = self._decode(record.topic, record.value)
+                    if event is None:
                         continue
-                    book, event, prev = applied
                     if window.offsets is not None:
                         emit = record.offset >= window.offsets[i]
                     else:
-                        emit = window.start is not None and event.source_time >= window.start
                         if window.end is not None and event.source_time > window.end:
                             todo.discard(i)
                             consumer.pause(self.partitions[i])
                             continue
-                    if not emit:
-                        continue
-                    if not imaged:
-                        imaged = True
-                        for race in list(store.races.values()):
-                            if race is not book and matches(race):
-                                image = render_snapshot(race, view, "replay", None)
-                                yield Emitted("snapshot", race.race_id, image)
-                    if not matches(book):
+                        emit = window.start is not None and event.source_time >= window.start
+                    if emit and not imaged:
+                        imaged = True  # the book as it stood just before the window opens
+                        for image in self._images(store, matches, view):
+                            yield image
+                    book, prev = self._apply(store, event, record.offset)
+                    if not emit or not matches(book):
                         continue
                     if speed and last_time is not None:
                         gap = (event.source_time - last_time).total_seconds() / speed
@@ -138,27 +134,41 @@ class HistoryReader:
                         )
                     else:
                         yield Emitted("market", book.race_id, render_market(book, made))
+            if not imaged:
+                for image in self._images(store, matches, view):
+                    yield image
         finally:
             await consumer.stop()
 
-    def _apply(
-        self, store: BookStore, topic: str, payload: bytes | None, offset: int
-    ) -> tuple[RaceBook, OddsSnapshot | MarketState, int] | None:
+    def _images(
+        self, store: BookStore, matches: Callable[[RaceBook], bool], view: View
+    ) -> list[Emitted]:
+        return [
+            Emitted("snapshot", race.race_id, render_snapshot(race, view, "replay", None))
+            for race in store.races.values()
+            if matches(race)
+        ]
+
+    def _decode(self, topic: str, payload: bytes | None) -> OddsSnapshot | MarketState | None:
         if payload is None:
             return None
         try:
             if topic == self.odds_topic:
-                odds = OddsSnapshot.model_validate_json(payload)
-                book, prev = store.apply_odds(odds, offset, 0.0)
-                event: OddsSnapshot | MarketState = odds
-            else:
-                event = MarketState.model_validate_json(payload)
-                book, prev = store.apply_market(event), -2
+                return OddsSnapshot.model_validate_json(payload)
+            return MarketState.model_validate_json(payload)
         except ValidationError:
             return None  # the hub counted and logged it already
+
+    def _apply(
+        self, store: BookStore, event: OddsSnapshot | MarketState, offset: int
+    ) -> tuple[RaceBook, int]:
+        if isinstance(event, OddsSnapshot):
+            book, prev = store.apply_odds(event, offset, 0.0)
+        else:
+            book, prev = store.apply_market(event), -2
         if book.card is None:
             book.card = self.cards(book.race_id)
-        return book, event, prev
+        return book, prev
 
 
 def unavailable(reason: str) -> LiveError:

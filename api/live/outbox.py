@@ -1,8 +1,8 @@
 """A client's bounded, conflating queue of frames.
 
 Below the watermark every frame is queued as is. Past it, a new delta for a (subscription, race)
-that already has a delta waiting is merged into it (newest price per key, flagged `conflated`)
-and the merged frame moves to the back, so the resume tokens a client sees only ever advance.
+that already has a delta waiting is merged into it, in place (newest price per key, flagged
+`conflated`, keeping its older resume token so no token claims an update still queued).
 Past the hard limit of pending updates the client is too slow: the session closes it.
 """
 
@@ -12,7 +12,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Literal
 
-from api.live.views import Rendered, merge_deltas
+from api.live.views import Rendered, merge_deltas, replace_market
 
 Kind = Literal["delta", "market", "snapshot", "other"]
 
@@ -66,11 +66,8 @@ class Outbox:
             key = self.last_for.get(slot)
             waiting = self.entries.get(key) if key is not None else None
             if waiting is not None and waiting.rendered is not None:
-                if kind == "delta":
-                    waiting.rendered = merge_deltas(waiting.rendered, rendered)
-                else:
-                    waiting.rendered = Rendered(rendered.body, rendered.json, waiting.updates + 1)
-                self.entries.move_to_end(key)
+                merge = merge_deltas if kind == "delta" else replace_market
+                waiting.rendered = merge(waiting.rendered, rendered)  # in place: see views
                 self.pending_updates += 1
                 self.conflated_updates += 1
                 return

@@ -124,13 +124,15 @@ class Session:
             entries = self.outbox.drain(MAX_FRAMES_PER_MESSAGE)
             if not entries:
                 continue
-            for entry in entries:  # counted as sent once written to the transport
+            self.last_sent = time.monotonic()
+            await self.websocket.send_text("\n".join(e.to_text() for e in entries))
+            # Only now are they sent (uvicorn waits for a writable transport, then writes): a
+            # token counts once its frame is on the wire, or a resume could skip frames.
+            for entry in entries:
                 if entry.sub_id is not None and entry.token is not None:
                     self.sent_tokens[entry.sub_id] = entry.token
                 if entry.tokens:
                     self.sent_tokens.update(entry.tokens)
-            self.last_sent = time.monotonic()
-            await self.websocket.send_text("\n".join(e.to_text() for e in entries))
             self.hub.counters["frames_sent"] += len(entries)
 
     def request_close(self, code: CloseCode, reason: str, notice: bool = True) -> None:

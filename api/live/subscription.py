@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from api.live.book import RaceBook
 from api.live.outbox import Kind
 from api.live.protocol import DataField, Filter, Subscribe, off_time_matches
-from api.live.views import Rendered, View, merge_deltas
+from api.live.views import Rendered, View, merge_deltas, replace_market
 
 if TYPE_CHECKING:
     from api.live.session import Session
@@ -89,14 +89,11 @@ class Subscription:
     def send(self, kind: Kind, race_id: str, rendered: Rendered) -> None:
         if self.request.conflate_ms:
             key = (race_id, kind)
-            held = self.held.pop(key, None)
+            held = self.held.get(key)
             if held is not None:
-                rendered = (
-                    merge_deltas(held[1], rendered)
-                    if kind == "delta"
-                    else Rendered(rendered.body, rendered.json, held[1].updates + 1)
-                )
-            self.held[key] = (kind, rendered)
+                merge = merge_deltas if kind == "delta" else replace_market
+                rendered = merge(held[1], rendered)
+            self.held[key] = (kind, rendered)  # keeps its place: tokens stay in order
             if self.flusher is None or self.flusher.done():
                 self.flusher = asyncio.create_task(self._flush_later())
             return

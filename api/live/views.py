@@ -4,7 +4,7 @@ Bodies are plain dicts serialised once per view per update (`Rendered`), then sh
 subscriber with that view; `sub_id` is spliced in front, so no update is serialised per client.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
@@ -200,9 +200,15 @@ def render_snapshot(book: RaceBook, view: View, reason: str, token: str | None) 
 
 
 def merge_deltas(older: Rendered, newer: Rendered) -> Rendered:
-    """Conflate two deltas of one race: newest value per key, the older `prev_seq`."""
+    """Conflate two deltas of one race: newest value per key, the older `prev_seq`.
+
+    The merged frame keeps the older resume token: frames queued between the two may still be
+    unsent, and a token must never claim more than has been delivered. A client resuming from
+    it may see updates again that the merged frame carried; it drops them by `seq`.
+    """
     body = dict(newer.body)
     body["prev_seq"] = older.body["prev_seq"]
+    body["token"] = older.body.get("token")
     body["conflated"] = True
     for name, key in (("prices", ("horse_id", "bookmaker_id")), ("best", ("horse_id",))):
         if name in body:
@@ -212,8 +218,6 @@ def merge_deltas(older: Rendered, newer: Rendered) -> Rendered:
     return Rendered(body, updates=older.updates + newer.updates)
 
 
-@dataclass(slots=True)
-class RenderCache:
-    """Per update: each distinct view rendered once, however many subscriptions share it."""
-
-    made: dict[View, Rendered] = field(default_factory=dict)
+def replace_market(older: Rendered, newer: Rendered) -> Rendered:
+    """Conflate two market frames: the newest state, the older token (see `merge_deltas`)."""
+    return Rendered({**newer.body, "token": older.body.get("token")}, updates=older.updates + 1)

@@ -1,5 +1,6 @@
 """Helpers for the websocket integration tests: an API child process, events, oracles."""
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -8,6 +9,11 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+import orjson
+from websockets.client import ClientProtocol
+from websockets.frames import Frame, Opcode
+from websockets.uri import parse_uri
 
 from producers.publisher import EventPublisher
 from schemas.base import EventSource
@@ -62,14 +68,18 @@ class Race:
             runners=tuple(Runner(horse_id=h, horse=h.title()) for h in self.horses),
         )  # fmt: skip
 
-    def odds(self, n: int) -> OddsSnapshot:
-        """The n-th price event: deterministic, every bookmaker and runner in turn."""
+    def odds(self, n: int, full: bool = False) -> OddsSnapshot:
+        """The n-th price event: deterministic, every bookmaker and runner in turn (or, if
+        `full`, one bookmaker's whole field)."""
         bookmaker_id, name = BOOKMAKERS[n % len(BOOKMAKERS)]
-        horse = self.horses[(n // len(BOOKMAKERS)) % len(self.horses)]
+        horses = self.horses if full else (self.horses[(n // len(BOOKMAKERS)) % len(self.horses)],)
         return OddsSnapshot(
             source=EventSource.SIMULATOR, source_time=datetime.now(UTC), race_id=self.race_id,
             bookmaker_id=bookmaker_id, bookmaker=name,
-            prices=(RunnerPrice(horse_id=horse, decimal=Decimal(LADDER[(n * 7) % len(LADDER)])),),
+            prices=tuple(
+                RunnerPrice(horse_id=h, decimal=Decimal(LADDER[(n * 7 + i) % len(LADDER)]))
+                for i, h in enumerate(horses)
+            ),
         )  # fmt: skip
 
     def market(self, status: MarketStatus) -> MarketState:
@@ -79,12 +89,14 @@ class Race:
         )  # fmt: skip
 
 
-async def publish(infra: Infra, race: Race, start: int, count: int, card: bool = False) -> None:
+async def publish(
+    infra: Infra, race: Race, start: int, count: int, card: bool = False, full: bool = False
+) -> None:
     async with EventPublisher(infra.kafka_bootstrap) as publisher:
         if card:
             await publisher.publish(RACECARDS, race.card())
         for n in range(start, start + count):
-            await publisher.publish(ODDS_LIVE, race.odds(n))
+            await publisher.publish(ODDS_LIVE, race.odds(n, full))
         await publisher.flush()
 
 
@@ -129,3 +141,46 @@ def best_of(prices: dict[tuple[str, str, str], str | None]) -> dict[str, str]:
 def subscription(race: Race, sub_id: str = "s1", **extra: Any) -> dict[str, Any]:
     return {"sub_id": sub_id, "filter": {"races": [race.race_id]},
             "fields": ["best", "prices", "analytics", "market"], **extra}  # fmt: skip
+
+
+class RawClient:
+    """A websocket client on a bare asyncio stream that reads only when told to, so the server
+    sees a genuinely slow reader (the websockets client library reads ahead without limit)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.protocol = ClientProtocol(parse_uri(url))
+        self.close_code: int | None = None
+
+    async def connect(self) -> None:
+        host, port = self.url.split("//")[1].split("/")[0].split(":")
+        self.reader, self.writer = await asyncio.open_connection(host, int(port))
+        self.protocol.send_request(self.protocol.connect())
+        await self._flush()
+        while not self.protocol.events_received():
+            self.protocol.receive_data(await self.reader.read(4096))
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        self.protocol.send_text(orjson.dumps(frame))
+        await self._flush()
+
+    async def _flush(self) -> None:
+        self.writer.write(b"".join(self.protocol.data_to_send()))
+        await self.writer.drain()
+
+    async def read_until_closed(self) -> list[dict[str, Any]]:
+        frames: list[dict[str, Any]] = []
+        while self.close_code is None:
+            data = await self.reader.read(65536)
+            if not data:
+                break
+            self.protocol.receive_data(data)
+            for event in self.protocol.events_received():
+                if isinstance(event, Frame) and event.opcode is Opcode.TEXT:
+                    frames.extend(orjson.loads(line) for line in bytes(event.data).split(b"\n"))
+                elif isinstance(event, Frame) and event.opcode is Opcode.CLOSE:
+                    self.close_code = (
+                        self.protocol.close_rcvd.code if self.protocol.close_rcvd else None
+                    )
+        self.writer.close()
+        return frames
