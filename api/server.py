@@ -40,6 +40,7 @@ def serve(settings: ApiSettings, live: LiveSettings | None = None) -> None:
         log_level="info",
         ws_max_size=live.max_frame_bytes * 4,
         ws_ping_interval=None,  # the protocol's own heartbeats keep connections alive
+        ws_per_message_deflate=live.per_message_deflate,
         backlog=4096,
     )
     asyncio.run(NoticeServer(config, app, live.shutdown_grace_s).serve())

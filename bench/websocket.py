@@ -92,6 +92,7 @@ class Counter:
         self.deltas = 0
         self.conflated = 0
         self.snapshots = 0
+        self.acks = 0
         self.first: float | None = None
         self.last = 0.0
         self.latencies: list[float] = []
@@ -104,6 +105,7 @@ async def _listen(ws: Any, counter: Counter, latency: bool) -> None:
             text = str(message)
             deltas = text.count('"type":"delta"')
             counter.snapshots += text.count('"type":"snapshot"')
+            counter.acks += text.count('"type":"status"')
             if deltas:
                 counter.deltas += deltas
                 counter.conflated += text.count('"conflated":true')
@@ -184,14 +186,14 @@ def _rss_mb(pid: int) -> float:
 async def idle(url: str, api_pid: int, clients: int = 10_000) -> dict[str, float]:
     before = _rss_mb(api_pid)
     sockets: list[Any] = []
-    request = {"sub_id": "i", "filter": {"races": ["rac_benchfan"]}, "fields": ["best"]}
+    request = {"sub_id": "i", "filter": {"races": ["rac_benchidle"]}, "fields": ["best"]}
     for batch in range(0, clients, 200):
         sockets += await asyncio.gather(
             *[_connect(url, request) for _ in range(batch, min(batch + 200, clients))]
         )
     counter = Counter()
     tasks = [asyncio.create_task(_listen(ws, counter, False)) for ws in sockets]
-    await _wait(lambda: counter.snapshots >= clients, 120)
+    await _wait(lambda: counter.acks >= clients, 120)
     await asyncio.sleep(2)
     held = _rss_mb(api_pid)
     async with httpx.AsyncClient() as http:
@@ -234,9 +236,10 @@ def main() -> None:
             base = f"http://127.0.0.1:{port}"
             _wait_ready(base, api)
             url = f"ws://127.0.0.1:{port}/v1/stream"
+            # Idle first, on a fresh process: what 10k connections cost, not earlier churn.
+            figures.update(uvloop.run(idle(url, api.pid)))
             figures.update(uvloop.run(fanout(infra, url)))
             figures.update(uvloop.run(latency(infra, url)))
-            figures.update(uvloop.run(idle(url, api.pid)))
     record(figures)
 
 

@@ -43,6 +43,11 @@ class LiveSettings(BaseSettings):
     stale_after_s: float = Field(default=120.0, gt=0, description="A silent bookmaker is stale.")
     degraded_lag_ms: int = Field(default=10_000, ge=0, description="Lag past which it degrades.")
     shutdown_grace_s: float = Field(default=2.0, ge=0)
+    per_message_deflate: bool = Field(
+        default=False,
+        description="Compress websocket messages: less bandwidth, but each message is compressed"
+        " per client (no sharing) and each connection holds ~46 KB of zlib state.",
+    )
 
     def key_set(self) -> frozenset[str]:
         return frozenset(k.strip() for k in self.api_keys.split(",") if k.strip())
