@@ -25,7 +25,7 @@ from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 
 from api.live.book import BookStore, RaceBook
-from api.live.errors import ErrorCode, LiveError, TokenError
+from api.live.errors import CloseCode, ErrorCode, LiveError, TokenError
 from api.live.history import HistoryReader, Window
 from api.live.outbox import Outbox
 from api.live.session import Session
@@ -93,7 +93,7 @@ class LiveHub:
         while time.monotonic() < deadline and any(s.outbox.entries for s in self.sessions):  # noqa: ASYNC110 (polls many outboxes until a deadline)
             await asyncio.sleep(0.05)
         for session in list(self.sessions):
-            session.request_close(1012, "shutdown", notice=False)  # type: ignore[arg-type]
+            session.request_close(CloseCode.SERVICE_RESTART, "shutdown", notice=False)
         closing = [s.closed.wait() for s in self.sessions]
         if closing:
             await asyncio.wait([asyncio.ensure_future(c) for c in closing], timeout=grace_s)

@@ -119,8 +119,11 @@ class Session:
 
     async def write(self) -> None:
         """Drain the outbox onto the socket until the session closes."""
+        coalesce_s = self.settings.coalesce_ms / 1000
         while True:
             await self.outbox.ready.wait()
+            if coalesce_s:
+                await asyncio.sleep(coalesce_s)  # one send for whatever arrives meanwhile
             entries = self.outbox.drain(MAX_FRAMES_PER_MESSAGE)
             if not entries:
                 continue

@@ -43,6 +43,13 @@ class LiveSettings(BaseSettings):
     stale_after_s: float = Field(default=120.0, gt=0, description="A silent bookmaker is stale.")
     degraded_lag_ms: int = Field(default=10_000, ge=0, description="Lag past which it degrades.")
     shutdown_grace_s: float = Field(default=2.0, ge=0)
+    coalesce_ms: int = Field(
+        default=5,
+        ge=0,
+        le=100,
+        description="A client's writer waits this long after waking, so one websocket message"
+        " carries every frame that arrived meanwhile (throughput for a few ms of latency).",
+    )
     per_message_deflate: bool = Field(
         default=False,
         description="Compress websocket messages: less bandwidth, but each message is compressed"

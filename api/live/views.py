@@ -37,14 +37,20 @@ class Rendered:
     body: dict[str, Any]
     json: bytes = b""
     updates: int = 1
+    texts: dict[tuple[str, str], str] | None = None  # subscribers often share sub_ids
 
     def __post_init__(self) -> None:
         if not self.json:
             self.json = orjson.dumps(self.body)
 
     def frame(self, kind: str, sub_id: str) -> str:
-        head = b'{"type":"' + kind.encode() + b'","sub_id":' + orjson.dumps(sub_id) + b","
-        return (head + self.json[1:]).decode()
+        if self.texts is None:
+            self.texts = {}
+        text = self.texts.get((kind, sub_id))
+        if text is None:
+            head = b'{"type":"' + kind.encode() + b'","sub_id":' + orjson.dumps(sub_id) + b","
+            text = self.texts[(kind, sub_id)] = (head + self.json[1:]).decode()
+        return text
 
 
 @lru_cache(maxsize=4096)
