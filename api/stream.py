@@ -52,9 +52,24 @@ async def mint_token(
 
 
 @router.get("/stream/status")
-async def stream_status(state: AppState) -> dict[str, Any]:
-    """This process's live hub: readiness, Kafka positions, lag, source status and counters."""
-    return state.fanout.describe()
+async def stream_status(state: AppState, race_id: str | None = None) -> dict[str, Any]:
+    """This process's live hub: readiness, Kafka positions, lag, source status and counters
+    (and, with `race_id`, what the hub holds for that race)."""
+    status = state.fanout.describe()
+    if race_id is not None:
+        book = state.fanout.store.races.get(race_id)
+        status["race"] = (
+            None
+            if book is None
+            else {
+                "race_id": race_id,
+                "seq": book.seq,
+                "has_card": book.card is not None,
+                "market": None if book.market is None else book.market.status.value,
+                "runners": len(book.quotes),
+            }
+        )
+    return status
 
 
 @router.websocket("/stream")

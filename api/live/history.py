@@ -78,7 +78,10 @@ class HistoryReader:
         store = BookStore()
         progress = list(window.offsets) if window.offsets is not None else list(start)
         todo = {i for i, tp in enumerate(self.partitions) if start[i] < until[i]}
-        imaged = window.offsets is not None  # a replay opens with a snapshot of the book
+        # A replay images each race just before its first event in the window (partitions
+        # interleave, so one moment for all races would leave some half-applied); races with
+        # no event in the window are imaged at the end.
+        imaged: set[str] | None = None if window.offsets is not None else set()
         last_time: datetime | None = None
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap_servers,
@@ -113,10 +116,12 @@ class HistoryReader:
                             consumer.pause(self.partitions[i])
                             continue
                         emit = window.start is not None and event.source_time >= window.start
-                    if emit and not imaged:
-                        imaged = True  # the book as it stood just before the window opens
-                        for image in self._images(store, matches, view):
-                            yield image
+                    if emit and imaged is not None and event.race_id not in imaged:
+                        imaged.add(event.race_id)
+                        race = store.races.get(event.race_id)
+                        if race is not None and matches(race):
+                            image = render_snapshot(race, view, "replay", None)
+                            yield Emitted("snapshot", race.race_id, image)
                     book, prev = self._apply(store, event, record.offset)
                     if not emit or not matches(book):
                         continue
@@ -134,19 +139,19 @@ class HistoryReader:
                         )
                     else:
                         yield Emitted("market", book.race_id, render_market(book, made))
-            if not imaged:
-                for image in self._images(store, matches, view):
-                    yield image
+            if imaged is not None:
+                for emitted in self._images(store, matches, view, imaged):
+                    yield emitted
         finally:
             await consumer.stop()
 
     def _images(
-        self, store: BookStore, matches: Callable[[RaceBook], bool], view: View
+        self, store: BookStore, matches: Callable[[RaceBook], bool], view: View, done: set[str]
     ) -> list[Emitted]:
         return [
             Emitted("snapshot", race.race_id, render_snapshot(race, view, "replay", None))
             for race in store.races.values()
-            if matches(race)
+            if race.race_id not in done and matches(race)
         ]
 
     def _decode(self, topic: str, payload: bytes | None) -> OddsSnapshot | MarketState | None:

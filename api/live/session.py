@@ -152,8 +152,13 @@ class Session:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self.writer
         dropped = self.outbox.pending_updates
-        self.outbox.drain(len(self.outbox.entries))
+        left = self.outbox.drain(len(self.outbox.entries))
         with contextlib.suppress(Exception):
+            if code is not CloseCode.SLOW_CONSUMER and left:
+                # e.g. the error frame that explains the close: deliver what is queued first
+                text = "\n".join(e.to_text() for e in left)
+                await asyncio.wait_for(self.websocket.send_text(text), 5)
+                dropped = 0
             if notice:
                 frame = {
                     "type": "reconnect",

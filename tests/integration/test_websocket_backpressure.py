@@ -18,6 +18,7 @@ from tests.integration.ws_helpers import (
     api_process,
     oracle,
     publish,
+    settled,
     subscription,
 )  # fmt: skip
 
@@ -51,6 +52,8 @@ async def test_slow_client_is_conflated_then_closed_while_a_fast_one_keeps_up(
     race = races[0]
     for each in races:
         await publish(infra, each, 0, 3, card=True, full=True)
+    for each in races:
+        await settled(small_queue_api, infra, each)
     sub = subscription(race, filter={"races": [r.race_id for r in races]})
     url = f"{small_queue_api.ws_url}/v1/stream"
 

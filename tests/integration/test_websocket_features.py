@@ -14,7 +14,14 @@ import websockets
 
 from client import LiveClient
 from tests.conftest import ApiProcess, Infra
-from tests.integration.ws_helpers import Race, api_process, oracle, publish, subscription
+from tests.integration.ws_helpers import (
+    Race,
+    api_process,
+    oracle,
+    publish,
+    settled,
+    subscription,
+)  # fmt: skip
 
 pytestmark = pytest.mark.integration
 
@@ -129,6 +136,7 @@ async def test_replay_restreams_history_in_the_live_format(infra: Infra, api: Ap
 async def test_resync_sends_a_fresh_snapshot(infra: Infra, api: ApiProcess) -> None:
     race = Race.new()
     await publish(infra, race, 0, 12, card=True)
+    await settled(api, infra, race)
     async with websockets.connect(f"{api.ws_url}/v1/stream", max_size=None) as ws:
         await ws.send(orjson.dumps({"op": "subscribe", **subscription(race)}).decode())
         first = (await frames_until(ws, "snapshot"))[-1]

@@ -22,6 +22,7 @@ from tests.integration.ws_helpers import (
     oracle,
     publish,
     publish_market,
+    settled,
     subscription,
 )  # fmt: skip
 
@@ -58,6 +59,7 @@ async def caught_up(client: LiveClient, infra: Infra, race: Race, sub_id: str = 
 async def test_snapshot_then_deltas_equal_the_oracle_book(infra: Infra, api: ApiProcess) -> None:
     race = Race.new()
     await publish(infra, race, 0, 30, card=True)
+    await settled(api, infra, race)
     frames: list[dict[str, Any]] = []
     client = LiveClient(f"{api.ws_url}/v1/stream", [subscription(race)], on_frame=frames.append)
     async with running(client):
@@ -86,6 +88,7 @@ async def test_snapshot_then_deltas_equal_the_oracle_book(infra: Infra, api: Api
 async def test_odds_formats_and_bookmaker_filter(infra: Infra, api: ApiProcess) -> None:
     race = Race.new()
     await publish(infra, race, 0, 15, card=True)
+    await settled(api, infra, race)
     subs = [
         subscription(
             race,
@@ -114,6 +117,7 @@ async def test_dropped_connection_resumes_without_gap_or_duplicate(
 ) -> None:
     race = Race.new()
     await publish(infra, race, 0, 10, card=True)
+    await settled(api, infra, race)
     client = LiveClient(f"{api.ws_url}/v1/stream", [subscription(race)])
     async with running(client):
         await caught_up(client, infra, race)
@@ -159,6 +163,7 @@ async def test_resume_token_from_another_epoch_gets_a_snapshot_with_a_reason(
 ) -> None:
     race = Race.new()
     await publish(infra, race, 0, 5, card=True)
+    await settled(api, infra, race)
     client = LiveClient(f"{api.ws_url}/v1/stream", [subscription(race)])
     client.tokens["s1"] = "bm90LWEtdG9rZW4.AAAA"
     async with running(client):

@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 from websockets.client import ClientProtocol
 from websockets.frames import Frame, Opcode
@@ -128,6 +129,20 @@ async def oracle(infra: Infra, race: Race) -> Oracle:
             )
         seq = record.offset
     return Oracle(prices, seq)
+
+
+async def settled(api: ApiProcess, infra: Infra, race: Race) -> None:
+    """Wait until the API's hub holds the race's card and every price event on the topic, so
+    a subscription's first image is deterministic."""
+    expected = (await oracle(infra, race)).seq
+    async with httpx.AsyncClient(base_url=api.base_url) as http:
+        for _ in range(300):
+            status = (await http.get("/v1/stream/status", params={"race_id": race.race_id})).json()
+            held = status.get("race")
+            if held and held["has_card"] and held["seq"] >= expected:
+                return
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"API never caught up with {race.race_id}")
 
 
 def best_of(prices: dict[tuple[str, str, str], str | None]) -> dict[str, str]:
