@@ -208,7 +208,7 @@ class LiveHub:
                 async for item in reader.read(
                     self.start_offsets, until, window, sub.matches, sub.view, self.token_at
                 ):
-                    if sub.session.closing is not None or sub.sub_id not in session.subs:
+                    if sub.session.closing is not None or session.subs.get(sub.sub_id) is not sub:
                         return
                     sub.send(item.kind, item.race_id, item.rendered)  # type: ignore[arg-type]
                     self.counters["resume_replayed_updates"] += 1
@@ -240,7 +240,7 @@ class LiveHub:
                     self.start_offsets, list(self.positions), window, sub.matches, sub.view,
                     None, replay.speed,
                 ):  # fmt: skip
-                    if sub.sub_id not in session.subs or session.closing is not None:
+                    if session.subs.get(sub.sub_id) is not sub or session.closing is not None:
                         return
                     item.rendered.body["replay"] = True
                     sub.queue(item.kind, item.race_id, Rendered(item.rendered.body))  # type: ignore[arg-type]
@@ -381,7 +381,7 @@ class LiveHub:
         except ValidationError as error:
             self._reject(MARKET_STATE.name, error)
             return
-        book = self.store.apply_market(event)
+        book = self.store.apply_market(event, time.monotonic())
         subs = [s for s in self._interested(book) if s.wants_market]
         if subs:
             rendered = render_market(book, self.token())
@@ -440,9 +440,14 @@ class LiveHub:
         return lag, status
 
     async def _heartbeats(self) -> None:
+        next_eviction = time.monotonic() + 60
         while True:
             await asyncio.sleep(0.25)
             now = time.monotonic()
+            if now >= next_eviction:
+                next_eviction = now + 60
+                gone = self.store.evict(now - self.settings.evict_closed_after_s)
+                self.counters["evicted_races"] += len(gone)
             due = [s for s in self.sessions if now - s.last_sent >= s.heartbeat_s]
             if not due:
                 continue

@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from schemas.market import MarketState
+from schemas.market import MarketState, MarketStatus
 from schemas.odds import OddsSnapshot
 from schemas.racecards import Racecard
 
 NO_SEQ = -1
+CLOSED = frozenset({MarketStatus.RESULT, MarketStatus.ABANDONED})
 
 
 @dataclass(slots=True)
@@ -34,6 +35,11 @@ class RaceBook:
     quotes: dict[str, dict[str, Quote]] = field(default_factory=dict)
     bookmaker_names: dict[str, str] = field(default_factory=dict)
     seq: int = NO_SEQ
+    touched: float = 0.0  # monotonic time of the last event applied
+
+    @property
+    def closed(self) -> bool:
+        return self.market is not None and self.market.status in CLOSED
 
     def apply_odds(self, event: OddsSnapshot, offset: int) -> int:
         """Apply a price event; returns the previous seq."""
@@ -92,6 +98,7 @@ class BookStore:
 
     def apply_odds(self, event: OddsSnapshot, offset: int, now: float) -> tuple[RaceBook, int]:
         book = self.race(event.race_id)
+        book.touched = now
         previous = book.apply_odds(event, offset)
         health = SourceHealth(event.source_time, event.ingest_time, now)
         self.health[f"bookmaker:{event.bookmaker_id}"] = health
@@ -100,10 +107,19 @@ class BookStore:
             self.last_source_time = event.source_time
         return book, previous
 
-    def apply_market(self, event: MarketState) -> RaceBook:
+    def apply_market(self, event: MarketState, now: float = 0.0) -> RaceBook:
         book = self.race(event.race_id)
         book.market = event
+        book.touched = now
         return book
+
+    def evict(self, before: float) -> list[str]:
+        """Forget races whose market closed (result, abandoned) and went quiet before `before`,
+        so a long-running process does not grow with every race it has seen."""
+        gone = [r for r, book in self.races.items() if book.closed and book.touched < before]
+        for race_id in gone:
+            del self.races[race_id]
+        return gone
 
     def apply_card(self, event: Racecard) -> RaceBook:
         book = self.race(event.race_id)

@@ -43,6 +43,9 @@ class LiveSettings(BaseSettings):
     stale_after_s: float = Field(default=120.0, gt=0, description="A silent bookmaker is stale.")
     degraded_lag_ms: int = Field(default=10_000, ge=0, description="Lag past which it degrades.")
     shutdown_grace_s: float = Field(default=2.0, ge=0)
+    evict_closed_after_s: float = Field(
+        default=6 * 3600.0, gt=0, description="Forget a closed race's book after this silence."
+    )
     coalesce_ms: int = Field(
         default=5,
         ge=0,

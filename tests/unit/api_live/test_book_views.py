@@ -76,3 +76,20 @@ def test_merged_deltas_keep_newest_prices_oldest_prev_seq_and_oldest_token() -> 
     }
     assert b'"conflated":true' in merged.json
     assert merged.frame("delta", "s").startswith('{"type":"delta","sub_id":"s","race_id":"r1"')
+
+
+def test_closed_quiet_races_are_evicted_and_open_ones_kept() -> None:
+    from schemas.market import MarketState, MarketStatus
+
+    store = BookStore()
+    store.apply_odds(odds("a", h1="3"), 0, now=10.0)
+    closed = odds("a", h1="3").model_copy(update={"race_id": "r2"})
+    store.apply_odds(closed, 1, now=10.0)
+    store.apply_market(
+        MarketState(source=EventSource.SIMULATOR, source_time=T, race_id="r2",
+                    status=MarketStatus.RESULT),
+        now=20.0,
+    )  # fmt: skip
+    assert store.evict(before=15.0) == []
+    assert store.evict(before=25.0) == ["r2"]
+    assert set(store.races) == {"r1"}
