@@ -122,8 +122,11 @@ class Session:
         coalesce_s = self.settings.coalesce_ms / 1000
         while True:
             await self.outbox.ready.wait()
-            if coalesce_s:
-                await asyncio.sleep(coalesce_s)  # one send for whatever arrives meanwhile
+            # At most one send per `coalesce_ms`: the first frame after a quiet spell goes at
+            # once, and under load one message carries whatever arrived meanwhile.
+            wait = self.last_sent + coalesce_s - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
             entries = self.outbox.drain(MAX_FRAMES_PER_MESSAGE)
             if not entries:
                 continue

@@ -47,11 +47,11 @@ class LiveSettings(BaseSettings):
         default=6 * 3600.0, gt=0, description="Forget a closed race's book after this silence."
     )
     coalesce_ms: int = Field(
-        default=5,
+        default=10,
         ge=0,
         le=100,
-        description="A client's writer waits this long after waking, so one websocket message"
-        " carries every frame that arrived meanwhile (throughput for a few ms of latency).",
+        description="At most one websocket message per client per this many ms: the first frame"
+        " after a quiet spell goes at once; under load a message carries several frames.",
     )
     per_message_deflate: bool = Field(
         default=False,
