@@ -12,6 +12,7 @@ import orjson
 import pytest
 import websockets
 
+from api.live.tokens import Signer, encode_resume
 from client import LiveClient
 from schemas.market import MarketStatus
 from tests.conftest import ApiProcess, Infra, free_port
@@ -27,6 +28,7 @@ from tests.integration.ws_helpers import (
 )  # fmt: skip
 
 pytestmark = pytest.mark.integration
+DEV_SECRET = b"darkhorses-dev-secret"  # LiveSettings' default
 
 
 @pytest.fixture(scope="module")
@@ -158,18 +160,49 @@ async def test_resume_after_api_restart(infra: Infra, artifacts: Path) -> None:
     assert client.stats.deltas == 50
 
 
-async def test_resume_token_from_another_epoch_gets_a_snapshot_with_a_reason(
-    infra: Infra, api: ApiProcess
+@pytest.mark.parametrize(
+    ("token", "reason"),
+    [
+        ("bm90LWEtdG9rZW4.AAAA", "invalid_token"),
+        (encode_resume(Signer(DEV_SECRET), 99, [0] * 9), "epoch_changed"),
+        (encode_resume(Signer(DEV_SECRET), 1, [0, 0]), "epoch_changed"),  # another layout
+    ],
+)
+async def test_an_unusable_resume_token_gets_a_snapshot_with_the_reason(
+    infra: Infra, api: ApiProcess, token: str, reason: str
 ) -> None:
     race = Race.new()
     await publish(infra, race, 0, 5, card=True)
     await settled(api, infra, race)
     client = LiveClient(f"{api.ws_url}/v1/stream", [subscription(race)])
-    client.tokens["s1"] = "bm90LWEtdG9rZW4.AAAA"
+    client.tokens["s1"] = token
     async with running(client):
         await caught_up(client, infra, race)
-    assert client.stats.snapshot_reasons == {"invalid_token": 1}
+    assert client.stats.snapshot_reasons == {reason: 1}
     assert client.prices("s1") == (await oracle(infra, race)).prices
+
+
+async def test_a_token_older_than_the_books_gets_resume_window_exceeded(
+    infra: Infra, artifacts: Path
+) -> None:
+    """An API bootstrapped from a 10 s window: a token from before it cannot be replayed."""
+    race = Race.new()
+    await publish(infra, race, 0, 5, card=True)
+    await asyncio.sleep(20)  # the window opens between the two batches (API start-up < 10 s)
+    await publish(infra, race, 5, 5)
+    old = encode_resume(Signer(DEV_SECRET), 1, [0] * 9)  # the very start of every partition
+    window_h = str(10 / 3600)
+    with api_process(infra, artifacts, DARKHORSES_STREAM_BOOTSTRAP_HOURS=window_h) as recent:
+        client = LiveClient(f"{recent.ws_url}/v1/stream", [subscription(race)])
+        client.tokens["s1"] = old
+        async with running(client):
+            await caught_up(client, infra, race)
+    assert client.stats.snapshot_reasons == {"resume_window_exceeded": 1}
+    # The process holds only the window it bootstrapped: the second batch, not the first.
+    truth = (await oracle(infra, race)).prices
+    recent_keys = {(race.race_id, p.horse_id, race.odds(n).bookmaker_id)
+                   for n in range(5, 10) for p in race.odds(n).prices}  # fmt: skip
+    assert client.prices("s1") == {k: v for k, v in truth.items() if k in recent_keys}
 
 
 async def test_garbage_frames_get_error_frames_and_the_connection_stays(api: ApiProcess) -> None:
