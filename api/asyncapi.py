@@ -5,6 +5,7 @@ JSON Schema (the same one checked in under schemas/jsonschema/); websocket messa
 protocol's request models and the frame shapes below.
 """
 
+import json
 from functools import cache
 from typing import Any
 
@@ -12,6 +13,7 @@ from fastapi import APIRouter
 
 from api.live.errors import CloseCode, ErrorCode
 from api.live.protocol import Auth, Ping, Resync, Subscribe, Unsubscribe
+from schemas.jsonschema_export import render_schemas
 from schemas.topics import ALL_TOPICS
 
 router = APIRouter(tags=["docs"])
@@ -155,12 +157,13 @@ def document() -> dict[str, Any]:
             "messages": [{"$ref": f"#/channels/live/messages/client_{n}"} for n in CLIENT_FRAMES],
         },
     }
+    event_schemas = render_schemas()  # the same text as the checked-in schemas/jsonschema/
     for topic in ALL_TOPICS:
         message = topic.model.__name__
         messages[message] = {
             "name": message,
             "contentType": "application/json",
-            "payload": topic.model.model_json_schema(),
+            "payload": json.loads(event_schemas[f"{message}.json"]),
             "bindings": {"kafka": {"key": {"type": "string", "description": topic.key}}},
         }
         channels[topic.name] = {
