@@ -25,8 +25,8 @@ from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 
 from api.live.book import BookStore, RaceBook
+from api.live.catchup import catch_up, replay
 from api.live.errors import CloseCode, ErrorCode, LiveError, TokenError
-from api.live.history import HistoryReader, Window
 from api.live.outbox import Outbox
 from api.live.session import Session
 from api.live.settings import LiveSettings
@@ -57,7 +57,7 @@ class LiveHub:
         self._by_race: dict[str, set[Subscription]] = {}
         self._wide: set[Subscription] = set()
         self._token: str | None = None
-        self._history_slots = asyncio.Semaphore(settings.history_readers)
+        self.history_slots = asyncio.Semaphore(settings.history_readers)
         self._ids = itertools.count(1)
         self._prefix = f"{socket.gethostname()}-{os.getpid()}"
         self._tasks: set[asyncio.Task[None]] = set()
@@ -126,7 +126,7 @@ class LiveHub:
         request = sub.request
         if request.replay is not None:
             sub.mode = "replay"
-            self._spawn(self._replay(sub))
+            self._spawn(replay(self, sub))
             return
         reason = "subscribe"
         if request.resume_token is not None:
@@ -136,11 +136,11 @@ class LiveHub:
                 sub.skip_below = point.offsets
                 sub.last_token = request.resume_token
                 self._register(sub)
-                self._spawn(self._catch_up(sub, point, list(self.positions)))
+                self._spawn(catch_up(self, sub, point, list(self.positions)))
                 return
             self.counters[f"resume_{reason}"] += 1
         self._register(sub)
-        self._snapshot_all(sub, reason)
+        self.snapshot_all(sub, reason)
 
     def detach(self, sub: Subscription) -> None:
         self._wide.discard(sub)
@@ -169,7 +169,7 @@ class LiveHub:
             for race_id in sub.request.filter.races:
                 self._by_race.setdefault(race_id, set()).add(sub)
 
-    def _snapshot_all(self, sub: Subscription, reason: str) -> None:
+    def snapshot_all(self, sub: Subscription, reason: str) -> None:
         sub.last_token = self.token()
         for book in list(self.store.races.values()):
             if sub.matches(book):
@@ -187,73 +187,6 @@ class LiveHub:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-    def _reader(self) -> HistoryReader:
-        def card(race_id: str) -> Racecard | None:
-            book = self.store.races.get(race_id)
-            return None if book is None else book.card
-
-        return HistoryReader(self.bootstrap_servers, self.partitions, ODDS_LIVE.name, card)
-
-    async def _catch_up(self, sub: Subscription, point: ResumePoint, until: list[int]) -> None:
-        session = sub.session
-        try:
-            async with self._history_slots:
-                reader = self._reader()
-                if not await reader.window_available(self.start_offsets):
-                    raise LiveError(  # noqa: TRY301 (handled below like any history failure)
-                        "history deleted", code=ErrorCode.HISTORY_UNAVAILABLE
-                    )
-                window = Window(offsets=point.offsets)
-                async for item in reader.read(
-                    self.start_offsets, until, window, sub.matches, sub.view, self.token_at
-                ):
-                    if sub.session.closing is not None or session.subs.get(sub.sub_id) is not sub:
-                        return
-                    sub.send(item.kind, item.race_id, item.rendered)  # type: ignore[arg-type]
-                    self.counters["resume_replayed_updates"] += 1
-                    while len(session.outbox.entries) >= self.settings.queue_watermark:
-                        if session.closing is not None:
-                            return
-                        await asyncio.sleep(0.005)  # catch-up waits for the client, never drops
-            self.counters["resume_ok"] += 1
-            sub.finish_catch_up()
-        except (LiveError, OSError, Exception) as error:  # noqa: BLE001 (fall back to an image)
-            log.warning("resume of %s failed (%s); sending a snapshot", sub.sub_id, error)
-            self.counters["resume_window_exceeded"] += 1
-            sub.pending.clear()
-            sub.skip_below = ()
-            sub.mode = "live"
-            self._snapshot_all(sub, "resume_window_exceeded")
-
-    async def _replay(self, sub: Subscription) -> None:
-        replay = sub.request.replay
-        if replay is None:
-            return
-        session = sub.session
-        count = 0
-        try:
-            async with self._history_slots:
-                reader = self._reader()
-                window = Window(start=replay.from_, end=replay.to)
-                async for item in reader.read(
-                    self.start_offsets, list(self.positions), window, sub.matches, sub.view,
-                    None, replay.speed,
-                ):  # fmt: skip
-                    if session.subs.get(sub.sub_id) is not sub or session.closing is not None:
-                        return
-                    item.rendered.body["replay"] = True
-                    sub.queue(item.kind, item.race_id, Rendered(item.rendered.body))  # type: ignore[arg-type]
-                    count += 1
-                    while len(session.outbox.entries) >= self.settings.queue_watermark:  # noqa: ASYNC110
-                        await asyncio.sleep(0.005)  # replay waits for the client, never drops
-        except Exception as error:  # noqa: BLE001 (reported to the client as an error frame)
-            log.warning("replay for %s failed: %s", sub.sub_id, error)
-            failure = LiveError(f"replay failed: {error}", code=ErrorCode.HISTORY_UNAVAILABLE,
-                                retry_after_ms=5_000)  # fmt: skip
-            session.send_frame(failure.frame())
-            return
-        session.send_frame({"type": "replay_end", "sub_id": sub.sub_id, "updates": count})
 
     # -- consuming ------------------------------------------------------------------------------
 
