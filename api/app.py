@@ -8,6 +8,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 
 from api import (
+    asyncapi,
     book,
     dashboard,
     errors,
@@ -22,17 +23,20 @@ from api import (
 from api.access import AccessControl
 from api.caching import ETagMiddleware
 from api.database import open_pool
-from api.fanout import OddsFanout
+from api.fanout import LiveHub
 from api.kafka_health import KafkaHealth, live_topics
+from api.live.settings import LiveSettings
 from api.microcache import MicroCache
 from api.settings import ApiSettings
 from api.state import AppState, State
 
 
-def create_app(settings: ApiSettings) -> FastAPI:
+def create_app(settings: ApiSettings, live_settings: LiveSettings | None = None) -> FastAPI:
+    live = live_settings or LiveSettings()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, State]]:
-        fanout = OddsFanout(settings.kafka_bootstrap_servers, settings.client_queue_size)
+        fanout = LiveHub(settings.kafka_bootstrap_servers, live)
         health = KafkaHealth(
             settings.kafka_bootstrap_servers, settings.streams_group_id, live_topics()
         )
@@ -44,6 +48,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
                 kafka_health=health,
                 book_cache=MicroCache(settings.book_cache_s),
             )
+            app.state.live_hub = fanout  # for the server's shutdown notice (api/server.py)
             yield {"state": state}
 
     app = FastAPI(
@@ -58,6 +63,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         app.include_router(module.router, responses=errors.ERROR_RESPONSES)
     app.include_router(stream.router)
     dashboard.install(app)
+    app.include_router(asyncapi.router)
 
     @app.get("/health", tags=["health"])
     async def health(state: AppState) -> dict[str, str]:
@@ -72,14 +78,9 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
-        allow_methods=["GET"],
+        allow_methods=["GET", "POST"],
         allow_headers=["X-API-Key", "Authorization", "If-None-Match"],
         expose_headers=["ETag", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"],
     )
     app.add_middleware(observability.RequestMetrics)
     return app
-
-
-def create_app_from_environment() -> FastAPI:
-    """Factory for `uvicorn --factory` worker processes: settings from the environment."""
-    return create_app(ApiSettings())

@@ -6,7 +6,7 @@ from typing import Annotated
 import asyncpg
 from fastapi import Depends, Request, WebSocket
 
-from api.fanout import OddsFanout
+from api.fanout import LiveHub
 from api.kafka_health import KafkaHealth
 from api.microcache import MicroCache
 from api.settings import ApiSettings
@@ -16,7 +16,7 @@ from api.settings import ApiSettings
 class State:
     settings: ApiSettings
     pool: asyncpg.Pool
-    fanout: OddsFanout
+    fanout: LiveHub
     kafka_health: KafkaHealth
     book_cache: MicroCache
 

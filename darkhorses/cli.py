@@ -357,23 +357,10 @@ def streams() -> None:
 @app.command("api")
 def api() -> None:
     """Serve the REST and websocket API."""
-    import uvicorn
-
-    from api.app import create_app
+    from api.server import serve
     from api.settings import ApiSettings
 
-    settings = ApiSettings()
-    if settings.workers == 1:
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
-    else:
-        uvicorn.run(
-            "api.app:create_app_from_environment",
-            factory=True,
-            host=settings.host,
-            port=settings.port,
-            workers=settings.workers,
-            log_level="warning",
-        )
+    serve(ApiSettings())
 
 
 @app.command("up")

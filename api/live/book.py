@@ -1,0 +1,127 @@
+"""The current book of every race, built by applying Kafka records in log order.
+
+A race's `seq` is the racing.odds.live.v1 offset of the last price event applied to it (one race
+lives on one partition, so it only grows), and each price event also knows the race's previous
+`seq`: a client that sees `prev_seq` differ from the last `seq` it holds has missed something.
+Every API process that reads the same log computes the same numbers, so no session is sticky.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from schemas.market import MarketState, MarketStatus
+from schemas.odds import OddsSnapshot
+from schemas.racecards import Racecard
+
+NO_SEQ = -1
+CLOSED = frozenset({MarketStatus.RESULT, MarketStatus.ABANDONED})
+
+
+@dataclass(slots=True)
+class Quote:
+    decimal: Decimal | None
+    fractional: str | None
+    source_time: datetime
+    ingest_time: datetime
+
+
+@dataclass(slots=True)
+class RaceBook:
+    race_id: str
+    card: Racecard | None = None
+    market: MarketState | None = None
+    # horse_id -> bookmaker_id -> quote
+    quotes: dict[str, dict[str, Quote]] = field(default_factory=dict)
+    bookmaker_names: dict[str, str] = field(default_factory=dict)
+    seq: int = NO_SEQ
+    touched: float = 0.0  # monotonic time of the last event applied
+
+    @property
+    def closed(self) -> bool:
+        return self.market is not None and self.market.status in CLOSED
+
+    def apply_odds(self, event: OddsSnapshot, offset: int) -> int:
+        """Apply a price event; returns the previous seq."""
+        previous = self.seq
+        self.bookmaker_names[event.bookmaker_id] = event.bookmaker
+        for price in event.prices:
+            self.quotes.setdefault(price.horse_id, {})[event.bookmaker_id] = Quote(
+                price.decimal, price.fractional, event.source_time, event.ingest_time
+            )
+        self.seq = offset
+        return previous
+
+    def best(
+        self, horse_id: str, bookmakers: frozenset[str] | None
+    ) -> tuple[Quote | None, list[str]]:
+        """The longest price for a runner (ties list every bookmaker offering it)."""
+        best: Quote | None = None
+        who: list[str] = []
+        for bookmaker_id, quote in self.quotes.get(horse_id, {}).items():
+            if quote.decimal is None or (bookmakers is not None and bookmaker_id not in bookmakers):
+                continue
+            if best is None or quote.decimal > best.decimal:  # type: ignore[operator]
+                best, who = quote, [bookmaker_id]
+            elif quote.decimal == best.decimal:
+                who.append(bookmaker_id)
+        return best, sorted(who)
+
+    def runners(self) -> list[str]:
+        """Runners with quotes, minus declared non-runners."""
+        out = set(self.quotes)
+        if self.card is not None:
+            out -= {r.horse_id for r in self.card.runners if r.non_runner}
+        return sorted(out)
+
+
+@dataclass
+class SourceHealth:
+    """Last event seen from a source or bookmaker, for heartbeat status."""
+
+    source_time: datetime
+    ingest_time: datetime
+    seen_at: float  # monotonic seconds
+
+
+class BookStore:
+    def __init__(self) -> None:
+        self.races: dict[str, RaceBook] = {}
+        self.health: dict[str, SourceHealth] = {}
+        self.last_source_time: datetime | None = None
+
+    def race(self, race_id: str) -> RaceBook:
+        book = self.races.get(race_id)
+        if book is None:
+            book = self.races[race_id] = RaceBook(race_id)
+        return book
+
+    def apply_odds(self, event: OddsSnapshot, offset: int, now: float) -> tuple[RaceBook, int]:
+        book = self.race(event.race_id)
+        book.touched = now
+        previous = book.apply_odds(event, offset)
+        health = SourceHealth(event.source_time, event.ingest_time, now)
+        self.health[f"bookmaker:{event.bookmaker_id}"] = health
+        self.health[f"source:{event.source.value}"] = health
+        if self.last_source_time is None or event.source_time > self.last_source_time:
+            self.last_source_time = event.source_time
+        return book, previous
+
+    def apply_market(self, event: MarketState, now: float = 0.0) -> RaceBook:
+        book = self.race(event.race_id)
+        book.market = event
+        book.touched = now
+        return book
+
+    def evict(self, before: float) -> list[str]:
+        """Forget races whose market closed (result, abandoned) and went quiet before `before`,
+        so a long-running process does not grow with every race it has seen."""
+        gone = [r for r, book in self.races.items() if book.closed and book.touched < before]
+        for race_id in gone:
+            del self.races[race_id]
+        return gone
+
+    def apply_card(self, event: Racecard) -> RaceBook:
+        book = self.race(event.race_id)
+        book.card = event
+        return book

@@ -1,0 +1,229 @@
+"""Rendering a book, or one change to it, for a subscription's view: fields x odds format x books.
+
+Bodies are plain dicts serialised once per view per update (`Rendered`), then shared by every
+subscriber with that view; `sub_id` is spliced in front, so no update is serialised per client.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from functools import lru_cache
+from typing import Any
+
+import orjson
+
+from api.live.book import RaceBook
+from api.live.protocol import DataField, OddsFormat, Subscribe
+from schemas.market import MarketState
+from schemas.odds import OddsSnapshot
+from schemas.racecards import Racecard
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    fields: frozenset[DataField]
+    format: OddsFormat
+    bookmakers: frozenset[str] | None
+
+    @classmethod
+    def of(cls, request: Subscribe) -> "View":
+        return cls(request.fields, request.format, request.filter.bookmakers)
+
+
+@dataclass(slots=True)
+class Rendered:
+    """One frame body: the dict (kept for conflation) and its JSON, made once."""
+
+    body: dict[str, Any]
+    json: bytes = b""
+    updates: int = 1
+    texts: dict[tuple[str, str], str] | None = None  # subscribers often share sub_ids
+
+    def __post_init__(self) -> None:
+        if not self.json:
+            self.json = orjson.dumps(self.body)
+
+    def frame(self, kind: str, sub_id: str) -> str:
+        if self.texts is None:
+            self.texts = {}
+        text = self.texts.get((kind, sub_id))
+        if text is None:
+            head = b'{"type":"' + kind.encode() + b'","sub_id":' + orjson.dumps(sub_id) + b","
+            text = self.texts[(kind, sub_id)] = (head + self.json[1:]).decode()
+        return text
+
+
+@lru_cache(maxsize=4096)
+def fractional_of(decimal: Decimal) -> str:
+    fraction = Fraction(decimal - 1).limit_denominator(200)
+    return f"{fraction.numerator}/{fraction.denominator}"
+
+
+def format_price(decimal: Decimal | None, fractional: str | None, fmt: OddsFormat) -> str | None:
+    if decimal is None:
+        return None
+    if fmt is OddsFormat.DECIMAL:
+        return str(decimal)
+    if fmt is OddsFormat.FRACTIONAL:
+        return fractional or fractional_of(decimal)
+    return f"{1 / decimal:.4f}"
+
+
+def _price(book: RaceBook, horse_id: str, bookmaker_id: str, fmt: OddsFormat) -> dict[str, Any]:
+    quote = book.quotes[horse_id][bookmaker_id]
+    return {
+        "horse_id": horse_id,
+        "bookmaker_id": bookmaker_id,
+        "price": format_price(quote.decimal, quote.fractional, fmt),
+        "source_time": quote.source_time,
+        "ingest_time": quote.ingest_time,
+    }
+
+
+def _best(book: RaceBook, horse_id: str, view: View) -> dict[str, Any]:
+    quote, who = book.best(horse_id, view.bookmakers)
+    if quote is None:
+        return {"horse_id": horse_id, "price": None, "bookmaker_ids": []}
+    return {
+        "horse_id": horse_id,
+        "price": format_price(quote.decimal, quote.fractional, view.format),
+        "bookmaker_ids": who,
+        "source_time": quote.source_time,
+        "ingest_time": quote.ingest_time,
+    }
+
+
+def analytics(book: RaceBook, view: View) -> dict[str, Any]:
+    """Book % of the best prices, and each runner's implied and fair (margin-free) probability."""
+    implied: dict[str, Decimal] = {}
+    for horse_id in book.runners():
+        quote, _ = book.best(horse_id, view.bookmakers)
+        if quote is not None and quote.decimal is not None:
+            implied[horse_id] = 1 / quote.decimal
+    total = sum(implied.values(), Decimal(0))
+    return {
+        "book_pct": f"{total * 100:.2f}" if implied else None,
+        "runners": {
+            horse_id: {
+                "implied_probability": f"{p:.4f}",
+                "fair_probability": f"{p / total:.4f}",
+            }
+            for horse_id, p in implied.items()
+        },
+    }
+
+
+def market_body(market: MarketState | None) -> dict[str, Any] | None:
+    if market is None:
+        return None
+    return {
+        "status": market.status.value,
+        "reason": market.reason,
+        "source_time": market.source_time,
+        "ingest_time": market.ingest_time,
+    }
+
+
+def card_body(card: Racecard | None) -> dict[str, Any] | None:
+    if card is None:
+        return None
+    return {
+        "course_id": card.course_id,
+        "course": card.course,
+        "region": card.region,
+        "off_dt": card.off_dt,
+        "race_name": card.race_name,
+        "race_type": card.race_type,
+        "runners": [
+            {
+                "horse_id": r.horse_id,
+                "horse": r.horse,
+                "number": r.number,
+                "non_runner": r.non_runner,
+            }
+            for r in card.runners
+        ],
+    }
+
+
+def render_delta(
+    book: RaceBook, event: OddsSnapshot, prev_seq: int, token: str | None, view: View
+) -> Rendered:
+    body: dict[str, Any] = {
+        "race_id": book.race_id,
+        "seq": book.seq,
+        "prev_seq": prev_seq,
+        "token": token,
+        "conflated": False,
+    }
+    wanted = view.bookmakers is None or event.bookmaker_id in view.bookmakers
+    if DataField.PRICES in view.fields:
+        body["prices"] = (
+            [_price(book, p.horse_id, event.bookmaker_id, view.format) for p in event.prices]
+            if wanted
+            else []
+        )
+    if DataField.BEST in view.fields:
+        body["best"] = [_best(book, p.horse_id, view) for p in event.prices] if wanted else []
+    if DataField.ANALYTICS in view.fields:
+        body["analytics"] = analytics(book, view)
+    return Rendered(body)
+
+
+def render_market(book: RaceBook, token: str | None) -> Rendered:
+    return Rendered(
+        {
+            "race_id": book.race_id,
+            "seq": book.seq,
+            "token": token,
+            "market": market_body(book.market),
+        }
+    )
+
+
+def render_snapshot(book: RaceBook, view: View, reason: str, token: str | None) -> Rendered:
+    body: dict[str, Any] = {
+        "race_id": book.race_id,
+        "reason": reason,
+        "seq": book.seq,
+        "token": token,
+        "card": card_body(book.card),
+    }
+    if DataField.PRICES in view.fields:
+        body["prices"] = [
+            _price(book, horse_id, bookmaker_id, view.format)
+            for horse_id in sorted(book.quotes)
+            for bookmaker_id in sorted(book.quotes[horse_id])
+            if view.bookmakers is None or bookmaker_id in view.bookmakers
+        ]
+    if DataField.BEST in view.fields:
+        body["best"] = [_best(book, horse_id, view) for horse_id in sorted(book.quotes)]
+    if DataField.ANALYTICS in view.fields:
+        body["analytics"] = analytics(book, view)
+    if DataField.MARKET in view.fields:
+        body["market"] = market_body(book.market)
+    return Rendered(body)
+
+
+def merge_deltas(older: Rendered, newer: Rendered) -> Rendered:
+    """Conflate two deltas of one race: newest value per key, the older `prev_seq`.
+
+    The merged frame keeps the older resume token: frames queued between the two may still be
+    unsent, and a token must never claim more than has been delivered. A client resuming from
+    it may see updates again that the merged frame carried; it drops them by `seq`.
+    """
+    body = dict(newer.body)
+    body["prev_seq"] = older.body["prev_seq"]
+    body["token"] = older.body.get("token")
+    body["conflated"] = True
+    for name, key in (("prices", ("horse_id", "bookmaker_id")), ("best", ("horse_id",))):
+        if name in body:
+            merged = {tuple(e[k] for k in key): e for e in older.body[name]}
+            merged.update({tuple(e[k] for k in key): e for e in newer.body[name]})
+            body[name] = list(merged.values())
+    return Rendered(body, updates=older.updates + newer.updates)
+
+
+def replace_market(older: Rendered, newer: Rendered) -> Rendered:
+    """Conflate two market frames: the newest state, the older token (see `merge_deltas`)."""
+    return Rendered({**newer.body, "token": older.body.get("token")}, updates=older.updates + 1)

@@ -1,0 +1,85 @@
+"""Serving the API with uvicorn, with a `reconnect` notice to websocket clients before a stop.
+
+Uvicorn closes websockets (1012) before the app's lifespan shutdown runs, so the notice has to
+come first, from the server's own shutdown.
+"""
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+
+import uvicorn
+from fastapi import FastAPI
+
+from api.app import create_app
+from api.live.settings import LiveSettings
+from api.settings import ApiSettings
+
+
+class NoticeServer(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, app: FastAPI, grace_s: float) -> None:
+        super().__init__(config)
+        self.fastapi = app
+        self.grace_s = grace_s
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        hub = getattr(self.fastapi.state, "live_hub", None)
+        if hub is not None:
+            for server in self.servers:
+                server.close()  # no new connections while clients are told to move
+            await hub.announce_shutdown(self.grace_s)
+        await super().shutdown(sockets)
+
+
+def _listening_socket(settings: ApiSettings) -> socket.socket:
+    """SO_REUSEPORT lets several API processes share the port; the kernel balances them."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((settings.host, settings.port))
+    sock.listen(4096)
+    return sock
+
+
+def serve(settings: ApiSettings, live: LiveSettings | None = None) -> None:
+    """Serve in this process and, with `workers` > 1, in sibling processes on the same port.
+
+    Each worker is a whole API process (its own Kafka fan-out, pool and caches): any of them can
+    serve any client, since all state comes from Kafka and PostgreSQL.
+    """
+    siblings = [
+        subprocess.Popen(
+            [sys.executable, "-m", "darkhorses", "api"],
+            env={**os.environ, "DARKHORSES_API_WORKERS": "1"},
+        )
+        for _ in range(settings.workers - 1)
+    ]
+    try:
+        _serve_one(settings, live or LiveSettings())
+    finally:
+        for sibling in siblings:
+            sibling.send_signal(signal.SIGTERM)
+        for sibling in siblings:
+            try:
+                sibling.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                sibling.kill()
+
+
+def _serve_one(settings: ApiSettings, live: LiveSettings) -> None:
+    app = create_app(settings, live)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        ws_max_size=live.max_frame_bytes * 4,
+        ws_ping_interval=None,  # the protocol's own heartbeats keep connections alive
+        ws_per_message_deflate=live.per_message_deflate,
+        backlog=4096,
+    )
+    sock = _listening_socket(settings)
+    asyncio.run(NoticeServer(config, app, live.shutdown_grace_s).serve(sockets=[sock]))

@@ -1,0 +1,515 @@
+"""Every REST endpoint against PostgreSQL filled by the streams worker from events on the real
+broker: a simulated day (races run, resulted and still to come) and recorded Racing API payloads.
+Oracles are computed from the events themselves, never from the rows under test."""
+
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import orjson
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from api.stages import stage_of
+from producers.racing_api.cards import parse_racecards
+from producers.racing_api.report import ParseReport
+from producers.racing_api.results import parse_results
+from producers.racing_api.snapshots import snapshots_of
+from producers.settings import SimulatorSettings
+from producers.simulate import simulated_day
+from schemas.base import Event, encode
+from schemas.market import MarketState
+from schemas.odds import OddsSnapshot
+from schemas.racecards import Racecard
+from schemas.results import Result
+from schemas.topics import (
+    ODDS_HISTORICAL,
+    ODDS_LIVE,
+    RACECARDS,
+    RESULTS,
+    Topic,
+)
+from tests.conftest import RESOURCES, ApiProcess, Infra, Runtime
+
+pytestmark = pytest.mark.integration
+
+PREFIX = "rest"  # race and horse ids of this module: rac_rest..., hrs_rest...
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+@dataclass
+class Market:
+    """What this module published, by kind, and the oracles derived from it."""
+
+    cards: dict[str, Racecard] = field(default_factory=dict)
+    snapshots: list[OddsSnapshot] = field(default_factory=list)
+    states: dict[str, MarketState] = field(default_factory=dict)
+    results: dict[str, Result] = field(default_factory=dict)
+    historical: list[OddsSnapshot] = field(default_factory=list)
+
+    def latest(
+        self, race_id: str, at: datetime | None = None
+    ) -> dict[tuple[str, str], Decimal | None]:
+        """Newest price per (horse, bookmaker) of `race_id`, as of `at`."""
+        best: dict[tuple[str, str], tuple[tuple[datetime, str], Decimal | None]] = {}
+        for snap in self.snapshots:
+            if snap.race_id != race_id or (at is not None and snap.source_time > at):
+                continue
+            version = (snap.source_time, snap.event_id)
+            for price in snap.prices:
+                key = (price.horse_id, snap.bookmaker_id)
+                if key not in best or best[key][0] < version:
+                    best[key] = (version, price.decimal)
+        return {key: value for key, (_, value) in best.items()}
+
+    def open_races(self) -> list[str]:
+        done = {"off", "result", "abandoned"}
+        return sorted(
+            r for r, card in self.cards.items()
+            if card.off_dt > NOW and (r not in self.states or self.states[r].status not in done)
+        )  # fmt: skip
+
+
+def _renamed(event: Event) -> Event:
+    text = (
+        encode(event)
+        .decode()
+        .replace('"rac_sim', f'"rac_{PREFIX}')
+        .replace('"hrs_sim', f'"hrs_{PREFIX}')
+    )
+    return type(event).model_validate(orjson.loads(text))
+
+
+async def _publish(bootstrap: str, events: list[tuple[Topic, Event]]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, linger_ms=5)
+    await producer.start()
+    try:
+        for topic, event in events:
+            await producer.send(
+                topic.name, encode(event), key=str(getattr(event, topic.key)).encode()
+            )
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+def _simulated(market: Market) -> list[tuple[Topic, Event]]:
+    settings = SimulatorSettings(
+        seed=31, races=6, meetings=2, bookmakers=8, start=NOW - timedelta(hours=2)
+    )
+    published: list[tuple[Topic, Event]] = []
+    for topic, raw in simulated_day(settings, timedelta(hours=2), step=timedelta(minutes=1)):
+        event = _renamed(raw)
+        published.append((topic, event))
+        match event:
+            case Racecard():
+                market.cards[event.race_id] = event
+            case OddsSnapshot():
+                market.snapshots.append(event)
+            case MarketState():
+                market.states[event.race_id] = event
+            case Result():
+                market.results[event.race_id] = event
+    # The historical producer's view of the resulted races: their pre-race prices, again.
+    for snap in market.snapshots:
+        result = market.results.get(snap.race_id)
+        if result is not None and snap.source_time <= result.off_dt:
+            copy = snap.model_copy(update={"event_id": f"hist-{snap.event_id}"})
+            market.historical.append(copy)
+            published.append((ODDS_HISTORICAL, copy))
+    return published
+
+
+def _recorded(market: Market) -> list[tuple[Topic, Event]]:
+    """The recorded Racing API payloads, parsed as the live and historical producers do."""
+    report = ParseReport()
+    cards = json.loads((RESOURCES / "racing_api" / "racecards_pro_2025-10-14.json").read_text())
+    parsed = parse_racecards(cards, NOW, report)
+    published: list[tuple[Topic, Event]] = []
+    for race in parsed:
+        if race.card is not None:
+            market.cards[race.race_id] = race.card
+            published.append((RACECARDS, race.card))
+    for snap in snapshots_of(q for race in parsed for q in race.quotes):
+        market.snapshots.append(snap)
+        published.append((ODDS_LIVE, snap))
+    results = json.loads((RESOURCES / "racing_api" / "results_2025-10-07.json").read_text())
+    for result in parse_results(results["results"], NOW, report):
+        market.results[result.race_id] = result
+        published.append((RESULTS, result))
+    return published
+
+
+@pytest.fixture(scope="module")
+async def market(infra: Infra, streams_worker: Runtime, api_server: ApiProcess) -> Market:
+    market = Market()
+    events = _simulated(market) + _recorded(market)
+    await _publish(infra.kafka_bootstrap, events)
+    connection = await asyncpg.connect(infra.database_url)
+    try:
+        deadline = time.monotonic() + 180
+        ours = list(market.cards)
+        while True:
+            races = await connection.fetchval(
+                "SELECT count(*) FROM races WHERE race_id = ANY($1)", ours
+            )
+            results = await connection.fetchval(
+                "SELECT count(*) FROM results WHERE race_id = ANY($1)", list(market.results)
+            )
+            analysed = await connection.fetchval(
+                "SELECT count(DISTINCT race_id) FROM odds_latest WHERE race_id = ANY($1)", ours
+            )
+            priced = len({s.race_id for s in market.snapshots})
+            historical = await connection.fetchval(
+                "SELECT count(*) FROM odds_historical WHERE race_id = ANY($1)", list(market.results)
+            )
+            expected_historical = len(
+                {
+                    (s.race_id, p.horse_id, s.bookmaker_id, s.source_time)
+                    for s in market.historical
+                    for p in s.prices
+                }
+            )
+            if (races, results, analysed, historical) == (
+                len(ours),
+                len(market.results),
+                priced,
+                expected_historical,
+            ):
+                break
+            assert time.monotonic() < deadline, (races, results, analysed, historical)
+            await asyncio.sleep(0.5)
+        await asyncio.sleep(1)  # the analytics of the last batch
+    finally:
+        await connection.close()
+    return market
+
+
+@pytest.fixture
+async def client(api_server: ApiProcess) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=api_server.base_url, timeout=30) as client:
+        yield client
+
+
+async def get_data(client: httpx.AsyncClient, path: str, **params: Any) -> Any:
+    response = await client.get(path, params=params)
+    assert response.status_code == 200, response.text
+    return response.json()["data"]
+
+
+# -- races ------------------------------------------------------------------------------------
+
+
+async def test_race_lists_filter_sort_and_page(market: Market, client: httpx.AsyncClient) -> None:
+    sim = [c for c in market.cards.values() if c.race_id.startswith(f"rac_{PREFIX}")]
+    course = sim[0].course_id
+    expected = sorted(c.race_id for c in sim if c.course_id == course)
+    listed = await client.get("/v1/races", params={"course": course, "limit": 500})
+    body = listed.json()
+    assert sorted(r["race_id"] for r in body["data"]) == expected
+    assert body["meta"]["total"] == len(expected)
+    offs = [r["off_dt"] for r in body["data"]]
+    assert offs == sorted(offs)
+    reverse = await get_data(client, "/v1/races", course=course, sort="-off_dt", limit=500)
+    assert [r["race_id"] for r in reverse] == [r["race_id"] for r in body["data"]][::-1]
+    first = await client.get("/v1/races", params={"course": course, "limit": 1, "offset": 1})
+    assert first.json()["data"][0]["race_id"] == body["data"][1]["race_id"]
+    assert first.json()["meta"] == {"total": len(expected), "limit": 1, "offset": 1, "sort": None}
+    region = await client.get("/v1/races", params={"region": "fr", "limit": 500})
+    assert {r["race_id"] for r in region.json()["data"]} >= {
+        c.race_id for c in market.cards.values() if c.region == "FR"
+    }
+    for stage in ("Early Market", "Result"):
+        staged = await get_data(client, "/v1/races", stage=stage, limit=500)
+        assert all(r["stage"] == stage for r in staged)
+    bad = await client.get("/v1/races", params={"sort": "horse"})
+    assert bad.status_code == 422
+    assert bad.json()["error"]["detail"][0]["field"] == "query.sort"
+    assert (await client.get("/v1/races", params={"limit": 0})).status_code == 422
+
+
+async def test_kanban_puts_every_race_in_its_stage(
+    market: Market, client: httpx.AsyncClient
+) -> None:
+    board = await get_data(client, "/v1/races/by-stage", hours_back=3, hours_ahead=24)
+    now = datetime.fromisoformat(board["now"])
+    placed = {r["race_id"]: column["stage"] for column in board["stages"] for r in column["races"]}
+    for race_id, card in market.cards.items():
+        if not race_id.startswith(f"rac_{PREFIX}"):
+            continue
+        state = market.states.get(race_id)
+        expected = stage_of(card.off_dt, now, state.status.value if state else "open")
+        assert placed[race_id] == expected.stage.value, race_id
+    assert [c["stage"] for c in board["stages"]] == [
+        "Early Market", "Pre Race", "Going To Post", "At Post", "Off", "Result",
+    ]  # fmt: skip
+    resulted = [r for r in market.results if r.startswith(f"rac_{PREFIX}")]
+    assert resulted, "the simulated day should have resulted races"
+
+
+async def test_next_and_upcoming_races(market: Market, client: httpx.AsyncClient) -> None:
+    upcoming = await get_data(client, "/v1/races/upcoming", hours=24, limit=500)
+    ids = [r["race_id"] for r in upcoming]
+    assert set(market.open_races()) <= set(ids)
+    assert [r["off_dt"] for r in upcoming] == sorted(r["off_dt"] for r in upcoming)
+    nxt = await get_data(client, "/v1/races/next")
+    assert nxt["race_id"] == upcoming[0]["race_id"]
+
+
+async def test_race_card_lists_runners_and_people(
+    market: Market, client: httpx.AsyncClient
+) -> None:
+    race_id = market.open_races()[0]
+    card = await get_data(client, f"/v1/races/{race_id}")
+    expected = market.cards[race_id]
+    assert {r["horse_id"]: r["non_runner"] for r in card["runners"]} == {
+        r.horse_id: r.non_runner for r in expected.runners
+    }
+    assert card["course"] == expected.course
+    recorded = next(r for r in market.cards if not r.startswith(f"rac_{PREFIX}"))
+    real = await get_data(client, f"/v1/races/{recorded}")
+    assert any(r["jockey"] for r in real["runners"])
+    missing = await client.get("/v1/races/rac_nope")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "not_found"
+
+
+# -- books and prices ----------------------------------------------------------------------------
+
+
+async def test_live_book_matches_the_topic(market: Market, client: httpx.AsyncClient) -> None:
+    for race_id in market.open_races()[:2] + [s.race_id for s in market.snapshots[-1:]]:
+        book = await get_data(client, f"/v1/races/{race_id}/book")
+        served = {
+            (runner["horse_id"], book_id): (Decimal(q["decimal"]) if q["decimal"] else None)
+            for runner in book["runners"]
+            for book_id, q in runner["prices"].items()
+        }
+        assert served == market.latest(race_id), race_id
+        for runner in book["runners"]:
+            priced = {b: Decimal(q["decimal"]) for b, q in runner["prices"].items() if q["decimal"]}
+            if priced and not runner["non_runner"]:
+                assert Decimal(runner["best_price"]) == max(priced.values())
+                assert set(runner["best_books"]) == {
+                    b for b, p in priced.items() if p == max(priced.values())
+                }
+                assert Decimal(runner["consensus_price"]) == pytest.approx(
+                    Decimal(str(statistics.median(priced.values()))), abs=Decimal("0.0001")
+                )
+        assert book["bookmakers"]
+    race_id = market.open_races()[0]
+    fractional = await get_data(client, f"/v1/races/{race_id}/book", odds_format="fractional")
+    quote = next(q for r in fractional["runners"] for q in r["prices"].values() if q["decimal"])
+    assert quote["display"] == quote["fractional"]
+    probability = await get_data(client, f"/v1/races/{race_id}/book", odds_format="probability")
+    quote = next(q for r in probability["runners"] for q in r["prices"].values() if q["decimal"])
+    assert float(quote["display"]) == pytest.approx(1 / float(quote["decimal"]), abs=1e-4)
+    assert (
+        await client.get(f"/v1/races/{race_id}/book", params={"odds_format": "x"})
+    ).status_code == 422
+
+
+async def test_book_at_a_point_in_time(market: Market, client: httpx.AsyncClient) -> None:
+    race_id = market.open_races()[0]
+    times = sorted({s.source_time for s in market.snapshots if s.race_id == race_id})
+    at = times[len(times) // 2] + timedelta(seconds=1)
+    book = await get_data(client, f"/v1/races/{race_id}/book", at=at.isoformat())
+    served = {
+        (runner["horse_id"], b): Decimal(q["decimal"]) if q["decimal"] else None
+        for runner in book["runners"]
+        for b, q in runner["prices"].items()
+    }
+    assert served == market.latest(race_id, at)
+    assert datetime.fromisoformat(book["previous_change"]) == max(t for t in times if t <= at)
+    assert datetime.fromisoformat(book["next_change"]) == min(t for t in times if t > at)
+    naive = await client.get(f"/v1/races/{race_id}/book", params={"at": "2026-01-01T12:00:00"})
+    assert naive.status_code == 422
+
+
+async def test_price_history_and_downsampling(market: Market, client: httpx.AsyncClient) -> None:
+    race_id = market.open_races()[0]
+    snaps = [s for s in market.snapshots if s.race_id == race_id]
+    horse_id = snaps[0].prices[0].horse_id
+    changes: dict[tuple[str, datetime], Decimal | None] = {}
+    for snap in snaps:
+        for price in snap.prices:
+            if price.horse_id == horse_id:
+                changes[(snap.bookmaker_id, snap.source_time)] = price.decimal
+    history = await get_data(client, f"/v1/races/{race_id}/runners/{horse_id}/history")
+    served = {
+        (p["bookmaker_id"], datetime.fromisoformat(p["t"])): Decimal(p["decimal"])
+        if p["decimal"]
+        else None
+        for p in history["points"]
+    }
+    assert served == changes
+    book_id = snaps[0].bookmaker_id
+    one_book = await get_data(
+        client, f"/v1/races/{race_id}/runners/{horse_id}/history", bookmaker=book_id, interval_s=600
+    )
+    buckets: dict[int, tuple[datetime, Decimal | None]] = {}
+    for (book, when), value in changes.items():
+        if book == book_id:
+            bucket = int(when.timestamp()) // 600
+            if bucket not in buckets or buckets[bucket][0] < when:
+                buckets[bucket] = (when, value)
+    assert [Decimal(p["decimal"]) if p["decimal"] else None for p in one_book["points"]] == [
+        last for _, (_, last) in sorted(buckets.items())
+    ]
+    missing = await client.get(f"/v1/races/{race_id}/runners/hrs_nope/history")
+    assert missing.status_code == 404
+
+
+async def test_movers_are_ordered_by_move(market: Market, client: httpx.AsyncClient) -> None:
+    for direction in ("steamers", "drifters"):
+        for window in ("5m", "15m", "60m", "open"):
+            movers = await get_data(
+                client, "/v1/movers", direction=direction, window=window, limit=200
+            )
+            moves = [m["move"] for m in movers]
+            if direction == "steamers":
+                assert all(m > 0 for m in moves)
+                assert moves == sorted(moves, reverse=True)
+            else:
+                assert all(m < 0 for m in moves)
+                assert moves == sorted(moves)
+    opened = await get_data(client, "/v1/movers", window="open", direction="steamers", limit=200)
+    opened += await get_data(client, "/v1/movers", window="open", direction="drifters", limit=200)
+    assert opened, "a two-hour simulated market has movers since the opening"
+
+
+async def test_race_analytics_in_the_book(market: Market, client: httpx.AsyncClient) -> None:
+    race_id = market.open_races()[0]
+    book = await get_data(client, f"/v1/races/{race_id}/book")
+    analytics = book["analytics"]
+    best = [
+        Decimal(r["best_price"]) for r in book["runners"] if r["best_price"] and not r["non_runner"]
+    ]
+    assert analytics["best_book_percent"] == pytest.approx(
+        sum(100 / float(p) for p in best), rel=1e-3
+    )
+    fair = [r["fair_probability"] for r in book["runners"] if r["fair_probability"] is not None]
+    assert sum(fair) == pytest.approx(1, abs=1e-6)
+
+
+# -- historical, statistics, reference ------------------------------------------------------------
+
+
+async def test_historical_odds_filters_and_summary(
+    market: Market, client: httpx.AsyncClient
+) -> None:
+    rows = await get_data(client, "/v1/historical/odds", limit=500)
+    ours = [r for r in rows if r["race_id"] in market.results]
+    assert ours
+    for row in ours:
+        result = market.results[row["race_id"]]
+        runner = next(r for r in result.runners if r.horse_id == row["horse_id"])
+        assert row["position"] == runner.position
+        if row["finished"] == 1 and row["sp_decimal"]:
+            assert Decimal(row["win_return"]) == Decimal(row["sp_decimal"])
+        elif row["finished"] != 1:
+            assert Decimal(row["win_return"] or 0) == 0
+    priced = [r for r in ours if r["mean_price"] is not None]
+    assert priced, "resulted simulated races have pre-race prices"
+    for row in priced:
+        assert Decimal(row["min_price"]) <= Decimal(row["mean_price"]) <= Decimal(row["max_price"])
+    winners = await get_data(client, "/v1/historical/odds", position="1", limit=500)
+    assert winners
+    assert all(r["position"] == "1" for r in winners)
+    cheap = await get_data(client, "/v1/historical/odds", sp_max="3", limit=500)
+    assert all(Decimal(r["sp_decimal"]) <= 3 for r in cheap)
+    horse = ours[0]["horse_id"]
+    assert {
+        r["horse_id"] for r in await get_data(client, "/v1/historical/odds", horse_id=horse)
+    } == {horse}
+    summary = await get_data(client, "/v1/historical/summary")
+    listed = await client.get("/v1/historical/odds", params={"limit": 1})
+    assert summary["runners"] == listed.json()["meta"]["total"]
+    assert summary["winners"] <= summary["races"]
+
+
+async def test_statistics_report_and_stream_health(
+    market: Market, client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    report = await get_data(client, "/v1/statistics")
+    assert report["live"]["summary"]["prices"] == await db.fetchval(
+        "SELECT count(*) FROM odds_latest"
+    )
+    assert report["historical"]["summary"]["races"] == await db.fetchval(
+        "SELECT count(*) FROM results"
+    )
+    assert {"bookmakers", "dates", "courses", "nulls", "market_status"} <= report["live"].keys()
+    health = await get_data(client, "/v1/statistics/stream")
+    assert health["kafka_ok"]
+    assert len(health["partitions"]) == ODDS_LIVE.partitions
+    assert health["total_lag"] is not None
+    assert {s["source"] for s in health["sources"]} >= {"simulator", "racing_api"}
+
+
+async def test_reference_data(
+    market: Market, client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    courses = await client.get("/v1/courses", params={"limit": 500})
+    course_ids = {c["course_id"] for c in courses.json()["data"]}
+    assert {c.course_id for c in market.cards.values()} <= course_ids
+    some = next(iter(market.cards.values()))
+    found = await get_data(client, "/v1/courses", name=some.course[:4].lower())
+    assert some.course_id in {c["course_id"] for c in found}
+    assert (await get_data(client, f"/v1/courses/{some.course_id}"))["course"] == some.course
+    books = await get_data(client, "/v1/bookmakers", limit=500)
+    assert {"bet365", "betfair_exchange"} <= {b["bookmaker_id"] for b in books}
+    assert next(b for b in books if b["bookmaker_id"] == "betfair_exchange")["type"] == "exchange"
+    assert {r["region"] for r in await get_data(client, "/v1/regions")} >= {"GB", "IRE"}
+    for route, column in (("jockeys", "jockey_id"), ("trainers", "trainer_id")):
+        people = await get_data(client, f"/v1/{route}", sort="-rides", limit=5)
+        assert people
+        top = people[0]
+        query = f"SELECT count(*) FROM result_runners WHERE {column} = $1"  # noqa: S608
+        rides = await db.fetchval(query, top["id"])
+        assert top["rides"] == rides
+        assert (await get_data(client, f"/v1/{route}/{top['id']}"))["id"] == top["id"]
+        assert (await client.get(f"/v1/{route}/nobody")).status_code == 404
+    assert await get_data(client, "/v1/owners")
+    horse = next(r for c in market.cards.values() for r in c.runners)
+    assert (await get_data(client, f"/v1/horses/{horse.horse_id}"))["horse"] == horse.horse
+    race_id = next(iter(market.cards))
+    runners = await get_data(client, "/v1/runners", race_id=race_id, limit=500)
+    assert {r["horse_id"] for r in runners} == {r.horse_id for r in market.cards[race_id].runners}
+    race_result = next(iter(market.results.values()))
+    served = await get_data(client, f"/v1/results/{race_result.race_id}")
+    assert {r["horse_id"]: r["position"] for r in served["runners"]} == {
+        r.horse_id: r.position for r in race_result.runners
+    }
+    summary = await get_data(client, "/v1/summary")
+    assert summary["races"] == await db.fetchval("SELECT count(*) FROM races")
+    assert summary["results"] == await db.fetchval("SELECT count(*) FROM results")
+
+
+async def test_schemathesis_finds_no_server_error_and_every_response_conforms(
+    market: Market, api_server: ApiProcess, artifacts: Path
+) -> None:
+    """Property-based requests from the OpenAPI document: no 5xx, every response as documented."""
+    checks = ",".join([
+        "not_a_server_error", "status_code_conformance", "content_type_conformance",
+        "response_schema_conformance", "response_headers_conformance",
+    ])  # fmt: skip
+    run = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "schemathesis.cli", "run", f"{api_server.base_url}/openapi.json",
+         "--checks", checks, "--max-examples", "15", "--seed", "7", "--workers", "2",
+         "--report-dir", str(artifacts / "schemathesis")],
+        capture_output=True, text=True, check=False, timeout=600,
+    )  # fmt: skip
+    (artifacts / "schemathesis.log").write_text(run.stdout + run.stderr)
+    assert run.returncode == 0, run.stdout[-4000:]
