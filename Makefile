@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install up test unit integration check lint format bench schemas clean
+.PHONY: install up test unit integration e2e check lint format bench schemas clean
 
 install: $(STAMP)
 
@@ -19,7 +19,8 @@ $(STAMP): pyproject.toml
 up: install  ## the whole system: Kafka, PostgreSQL, simulator, streams, API (Ctrl-C stops)
 	$(BIN)/darkhorses up
 
-test: check  ## lint, types, then unit and integration tests on a real Kafka and PostgreSQL
+test: check  ## lint, types, then unit, integration and browser tests on real Kafka and PostgreSQL
+	bash scripts/ensure-system-deps --browser
 	$(BIN)/pytest
 
 unit: install
@@ -27,6 +28,10 @@ unit: install
 
 integration: install
 	$(BIN)/pytest tests/integration
+
+e2e: install  ## the dashboard in headless Chromium against `darkhorses up`
+	bash scripts/ensure-system-deps --browser
+	$(BIN)/pytest tests/e2e
 
 check: install  ## ruff (lint and format) and mypy strict
 	$(BIN)/ruff check .
