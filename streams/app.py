@@ -10,10 +10,12 @@ from streams.sink import SinkFactory, postgres_sinks
 
 def create_app(settings: StreamsSettings, sinks: SinkFactory | None = None) -> faust.App:
     """The worker's app; `sinks` replaces PostgreSQL (agent tests record rows in memory)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     app = faust.App(
         settings.app_id,
         broker=settings.faust_broker,
         store=settings.store,
+        datadir=str(settings.data_dir / settings.app_id),
         web_enabled=False,
         topic_allow_declare=True,
         topic_partitions=3,

@@ -1,5 +1,7 @@
 """Settings for the Faust worker (`darkhorses streams`)."""
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -14,7 +16,14 @@ class StreamsSettings(ConnectionSettings):
     )
 
     app_id: str = Field(default="darkhorses-streams", description="Faust app id / consumer group.")
-    store: str = Field(default="memory://", description="Table store, e.g. rocksdb:// in prod.")
+    store: str = Field(
+        default="memory://",
+        description="Table store. Only memory:// is supported: the market table is rebuilt from "
+        "its changelog at start-up.",
+    )
+    data_dir: Path = Field(
+        default=Path(".cache/faust"), description="Faust's working files, one folder per app id."
+    )
     batch_size: int = Field(default=2000, ge=1, description="Rows per PostgreSQL write.")
     flush_interval_s: float = Field(default=0.2, gt=0, description="Longest a row waits.")
     analytics_interval_s: float = Field(
