@@ -61,7 +61,7 @@ def create_app(settings: ApiSettings, live_settings: LiveSettings | None = None)
     app.include_router(observability.router)
     for module in (odds, races, book, historical, statistics, reference):
         app.include_router(module.router, responses=errors.ERROR_RESPONSES)
-    app.include_router(stream.router)
+    app.include_router(stream.router, responses=errors.ERROR_RESPONSES)
     dashboard.install(app)
     app.include_router(asyncapi.router)
 

@@ -43,14 +43,14 @@ class Infra:
 PORT_BASE = int(os.environ.get("DARKHORSES_TEST_PORT_BASE", "29000"))
 
 
-@pytest.fixture(scope="session")
-def infra() -> Iterator[Infra]:
+def running_infra(name: str, port_base: int) -> Iterator[Infra]:
+    """A fresh broker and database in `.cache/<name>` on `port_base` + 92, 93 and 432."""
     settings = LocalInfraSettings(
-        home=ROOT / ".cache" / "test",
-        kafka_port=PORT_BASE + 92,
-        kafka_controller_port=PORT_BASE + 93,
+        home=ROOT / ".cache" / name,
+        kafka_port=port_base + 92,
+        kafka_controller_port=port_base + 93,
         kafka_heap="512m",
-        postgres_port=PORT_BASE + 432,
+        postgres_port=port_base + 432,
     )
     broker, postgres = KafkaBroker(settings), PostgresServer(settings)
     broker.wipe()
@@ -70,6 +70,11 @@ def infra() -> Iterator[Infra]:
     finally:
         broker.stop()
         postgres.stop()
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[Infra]:
+    yield from running_infra("test", PORT_BASE)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from api.live.tokens import Signer, encode_resume
 from client import LiveClient
 from schemas.market import MarketStatus
 from tests.conftest import ApiProcess, Infra, free_port
-from tests.integration.ws_helpers import (
+from tests.integration.live.ws_helpers import (
     Race,
     api_process,
     best_of,

@@ -14,7 +14,7 @@ import websockets
 
 from client import LiveClient
 from tests.conftest import ApiProcess, Infra
-from tests.integration.ws_helpers import (
+from tests.integration.live.ws_helpers import (
     Race,
     api_process,
     oracle,

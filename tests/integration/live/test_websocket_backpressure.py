@@ -12,7 +12,7 @@ import pytest
 
 from client import LiveClient
 from tests.conftest import ApiProcess, Infra
-from tests.integration.ws_helpers import (
+from tests.integration.live.ws_helpers import (
     Race,
     RawClient,
     api_process,
