@@ -27,7 +27,11 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 WINDOW_S = 60
-OPEN_PATHS = ("/health", "/ready", "/metrics", "/docs", "/redoc", "/openapi.json", "/asyncapi")
+# The live stream's HTTP routes check its own credentials (stream keys and minted tokens).
+OPEN_PATHS = (
+    "/health", "/ready", "/metrics", "/docs", "/redoc", "/openapi.json", "/asyncapi", "/static",
+    "/v1/stream",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
