@@ -24,6 +24,7 @@ from api.access import AccessControl
 from api.caching import ETagMiddleware
 from api.database import open_pool
 from api.fanout import LiveHub
+from api.fastpath import BookFastPath
 from api.kafka_health import KafkaHealth, live_topics
 from api.live.settings import LiveSettings
 from api.microcache import MicroCache
@@ -74,6 +75,7 @@ def create_app(settings: ApiSettings, live_settings: LiveSettings | None = None)
     # Outermost last: metrics see everything, access control runs before any route work.
     app.add_middleware(ETagMiddleware)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(BookFastPath)
     app.add_middleware(AccessControl, settings=settings)
     app.add_middleware(
         CORSMiddleware,

@@ -13,6 +13,10 @@ from fastapi import Response
 from api.access import ASGIApp, Message, Receive, Scope, Send
 
 
+def etag_of(body: bytes) -> bytes:
+    return b'"' + hashlib.blake2b(body, digest_size=12).hexdigest().encode() + b'"'
+
+
 def cache_for(seconds: int) -> Callable[[Response], None]:
     """A route dependency setting `Cache-Control: public, max-age=<seconds>`."""
 
@@ -50,7 +54,7 @@ async def _finish(scope: Scope, send: Send, start: Message | None, body: bytes) 
         raise RuntimeError("ASGI app sent a response body before its start")
     headers: list[Any] = list(start.get("headers", []))
     if start["status"] == 200:
-        etag = b'"' + hashlib.blake2b(body, digest_size=12).hexdigest().encode() + b'"'
+        etag = etag_of(body)
         headers.append((b"etag", etag))
         if _if_none_match(scope) == etag:
             kept = [

@@ -17,6 +17,13 @@ class MicroCache:
         self._entries: dict[Hashable, tuple[float, bytes]] = {}
         self._locks: dict[Hashable, asyncio.Lock] = {}
 
+    def peek(self, key: Hashable) -> bytes | None:
+        """The cached value if still fresh, without building (the fast path's lookup)."""
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] > time.monotonic():
+            return entry[1]
+        return None
+
     async def get(self, key: Hashable, build: Callable[[], Awaitable[bytes]]) -> bytes:
         entry = self._entries.get(key)
         if entry is not None and entry[0] > time.monotonic():

@@ -65,6 +65,6 @@ class RequestMetrics:
             await self.app(scope, receive, record_status)
         finally:
             route = scope.get("route")
-            template = getattr(route, "path", "unmatched")
+            template = getattr(route, "path", scope.get("route_template", "unmatched"))
             REQUESTS.labels(scope["method"], template, str(status)).inc()
             LATENCY.labels(template).observe(time.perf_counter() - started)

@@ -5,6 +5,8 @@ come first, from the server's own shutdown.
 """
 
 import asyncio
+import ctypes
+import ctypes.util
 import os
 import signal
 import socket
@@ -54,6 +56,7 @@ def serve(settings: ApiSettings, live: LiveSettings | None = None) -> None:
         subprocess.Popen(
             [sys.executable, "-m", "darkhorses", "api"],
             env={**os.environ, "DARKHORSES_API_WORKERS": "1"},
+            preexec_fn=_die_with_parent,
         )
         for _ in range(settings.workers - 1)
     ]
@@ -67,6 +70,15 @@ def serve(settings: ApiSettings, live: LiveSettings | None = None) -> None:
                 sibling.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 sibling.kill()
+
+
+def _die_with_parent() -> None:
+    """Siblings get SIGTERM if this process dies, however it dies (Linux prctl)."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+PR_SET_PDEATHSIG = 1
 
 
 def _serve_one(settings: ApiSettings, live: LiveSettings) -> None:

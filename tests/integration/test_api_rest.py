@@ -320,6 +320,28 @@ async def test_live_book_matches_the_topic(market: Market, client: httpx.AsyncCl
     ).status_code == 422
 
 
+async def test_a_cached_book_is_served_whole_and_revalidated(
+    market: Market, client: httpx.AsyncClient
+) -> None:
+    """Repeated requests within the cache window are answered from the cached bytes."""
+    race_id = market.open_races()[0]
+    first = await client.get(f"/v1/races/{race_id}/book")
+    again = await client.get(f"/v1/races/{race_id}/book")
+    assert again.status_code == 200
+    assert again.headers["content-type"] == "application/json"
+    assert again.json()["data"]["race"]["race_id"] == race_id
+    if again.content == first.content:
+        assert again.headers["etag"] == first.headers["etag"]
+    revalidated = await client.get(
+        f"/v1/races/{race_id}/book", headers={"If-None-Match": again.headers["etag"]}
+    )
+    assert revalidated.status_code in (200, 304)
+    if revalidated.status_code == 304:
+        assert revalidated.content == b""
+    unknown = await client.get(f"/v1/races/{race_id}/book", params={"odds_format": "x"})
+    assert unknown.status_code == 422
+
+
 async def test_book_at_a_point_in_time(market: Market, client: httpx.AsyncClient) -> None:
     race_id = market.open_races()[0]
     times = sorted({s.source_time for s in market.snapshots if s.race_id == race_id})
