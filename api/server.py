@@ -88,6 +88,7 @@ def _serve_one(settings: ApiSettings, live: LiveSettings) -> None:
         host=settings.host,
         port=settings.port,
         log_level="info",
+        access_log=settings.access_log,
         ws_max_size=live.max_frame_bytes * 4,
         ws_ping_interval=None,  # the protocol's own heartbeats keep connections alive
         ws_per_message_deflate=live.per_message_deflate,

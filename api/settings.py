@@ -34,6 +34,9 @@ class ApiSettings(ConnectionSettings):
     book_cache_s: float = Field(
         default=0.5, ge=0, description="Longest a served live book may lag the database."
     )
+    access_log: bool = Field(
+        default=False, description="Log every request (costly at thousands of requests/s)."
+    )
     workers: int = Field(default=1, ge=1, le=32, description="API worker processes.")
     streams_group_id: str = Field(
         default="darkhorses-streams", description="Consumer group whose lag /v1/statistics reports."
