@@ -60,17 +60,25 @@ SOURCE = "historical_odds h LEFT JOIN result_runners rr USING (race_id, horse_id
 COLUMNS = "h.*, h.region_code AS region"
 
 
-def _filters(
-    start: date | None,
-    end: date | None,
-    course_id: str | None,
-    horse_id: str | None,
-    jockey_id: str | None,
-    trainer_id: str | None,
-    sp_min: Decimal | None,
-    sp_max: Decimal | None,
-    position: str | None,
+Start = Annotated[date | None, Query(alias="from", description="First race day.")]
+End = Annotated[date | None, Query(alias="to", description="Last race day.")]
+Id = Annotated[str | None, Query(max_length=64)]
+Price = Annotated[Decimal | None, Query(gt=1, le=10_000)]
+Position = Annotated[str | None, Query(max_length=16, description="e.g. 1, 2, PU, F")]
+
+
+def historical_filters(
+    start: Start = None,
+    end: End = None,
+    course_id: Id = None,
+    horse_id: Id = None,
+    jockey_id: Id = None,
+    trainer_id: Id = None,
+    sp_min: Price = None,
+    sp_max: Price = None,
+    position: Position = None,
 ) -> Filters:
+    """The query filters shared by /v1/historical/odds and /v1/historical/summary."""
     filters = Filters()
     filters.add("h.off_dt::date >= {}", start)
     filters.add("h.off_dt::date <= {}", end)
@@ -84,32 +92,17 @@ def _filters(
     return filters
 
 
-Start = Annotated[date | None, Query(alias="from", description="First race day.")]
-End = Annotated[date | None, Query(alias="to", description="Last race day.")]
-Id = Annotated[str | None, Query(max_length=64)]
-Price = Annotated[Decimal | None, Query(gt=1, le=10_000)]
-Position = Annotated[str | None, Query(max_length=16, description="e.g. 1, 2, PU, F")]
+HistoricalFilters = Annotated[Filters, Depends(historical_filters)]
 
 
 @router.get("/odds", response_model=Page[HistoricalRunner])
 async def historical_odds(
     state: AppState,
     page: Annotated[Paging, Depends(paging)],
-    start: Start = None,
-    end: End = None,
-    course_id: Id = None,
-    horse_id: Id = None,
-    jockey_id: Id = None,
-    trainer_id: Id = None,
-    sp_min: Price = None,
-    sp_max: Price = None,
-    position: Position = None,
+    filters: HistoricalFilters,
     sort: HistoricalSort = None,
 ) -> Page[HistoricalRunner]:
     """Per runner: min/max/mean pre-race price, SP, SP favourite rank, position and returns."""
-    filters = _filters(
-        start, end, course_id, horse_id, jockey_id, trainer_id, sp_min, sp_max, position
-    )
     rows, meta = await fetch_page(
         state.pool, SOURCE, filters, page, sort, SORTS, "-off_dt", COLUMNS
     )
@@ -132,20 +125,9 @@ class HistoricalSummary(BaseModel):
 @router.get("/summary", response_model=Item[HistoricalSummary])
 async def historical_summary(
     state: AppState,
-    start: Start = None,
-    end: End = None,
-    course_id: Id = None,
-    horse_id: Id = None,
-    jockey_id: Id = None,
-    trainer_id: Id = None,
-    sp_min: Price = None,
-    sp_max: Price = None,
-    position: Position = None,
+    filters: HistoricalFilters,
 ) -> Item[HistoricalSummary]:
     """Totals over the same filters as /v1/historical/odds (returns for 1-unit stakes)."""
-    filters = _filters(
-        start, end, course_id, horse_id, jockey_id, trainer_id, sp_min, sp_max, position
-    )
     row = await state.pool.fetchrow(
         f"""SELECT count(*) AS runners, count(DISTINCT h.race_id) AS races,
                    min(h.off_dt) AS first_race, max(h.off_dt) AS last_race,
