@@ -13,11 +13,6 @@ class ApiSettings(ConnectionSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
-    client_queue_size: int = Field(
-        default=10_000,
-        ge=1,
-        description="Frames buffered per websocket client before it is closed.",
-    )
     auth_required: bool = Field(
         default=False, description="Require an API key on /v1 (off for local use)."
     )
