@@ -16,7 +16,7 @@ Racecards and market states feed the same board (non-runners, the off, status) t
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +39,7 @@ from streams.sink import BatchSink, Rows, SinkFactory, UpsertTable
 log = logging.getLogger(__name__)
 
 CONSUMER = "market-analytics"
+BOOK_KEY_SEPARATOR = "\x1f"  # changelog keys: race id, or race id + separator + bookmaker id
 
 
 def race_partition(race_id: str) -> int:
@@ -47,48 +48,92 @@ def race_partition(race_id: str) -> int:
     return (hashed & 0x7FFFFFFF) % ODDS_LIVE.partitions
 
 
+Send = Callable[[str, bytes, bytes, int | None], Awaitable[Awaitable[Any]]]
+"""Hand a record (topic, key, value, partition) to the producer; await the result to know it is
+on Kafka."""
+
+
+def producer_send(app: faust.App) -> Send:
+    """Straight to the Kafka producer's own batching: Faust's `send_soon` buffer hands records
+    over one at a time and stalls the stream when a batch changes thousands of records."""
+
+    async def send(topic: str, key: bytes, value: bytes, partition: int | None) -> Awaitable[Any]:
+        return await app.producer.send(topic, key, value, partition, None, None)
+
+    return send
+
+
 @dataclass
 class MarketFeeds:
     """The board, its changelog table and the analytics topics, shared by the agents."""
 
     board: MarketBoard
     table: Any
-    race_topic: Any
-    bookmaker_topic: Any
+    send: Send
+    changelog_topic: str
     sink: BatchSink | None = None  # the analytics agent's, once it runs
     write_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def load_table(self) -> None:
         """Adopt every race the changelog recovered (Faust calls this after each recovery)."""
-        for value in self.table.data.values():
-            if value is not None:
-                self.board.adopt(RaceMarket.load(value))
+        headers: dict[str, dict[str, Any]] = {}
+        books: dict[str, list[dict[str, Any]]] = {}
+        for key, value in self.table.data.items():
+            if value is None:
+                continue
+            race_id, _, book = key.decode().partition(BOOK_KEY_SEPARATOR)
+            if book:
+                books.setdefault(race_id, []).append(orjson.loads(value))
+            else:
+                headers[race_id] = orjson.loads(value)
+        for race_id in headers.keys() | books.keys():
+            self.board.adopt(
+                RaceMarket.load_parts(race_id, headers.get(race_id), books.get(race_id, []))
+            )
         log.info("market board recovered %d races", len(self.board.races))
 
     def load_race(self, race_id: str) -> RaceMarket | None:
-        value = self.table.data.get(race_id.encode())
-        return None if value is None else RaceMarket.load(value)
+        header = self.table.data.get(race_id.encode())
+        if header is None:  # every persisted race has a header: nothing to scan for
+            return None
+        prefix = (race_id + BOOK_KEY_SEPARATOR).encode()
+        books = [orjson.loads(v) for k, v in self.table.data.items() if k.startswith(prefix) and v]
+        return RaceMarket.load_parts(race_id, orjson.loads(header), books)
 
-    def publish(self, readout: Readout, partitions: dict[str, int]) -> None:
+    async def publish(self, readout: Readout, partitions: dict[str, int]) -> list[Awaitable[Any]]:
         """Persist the changed races to the changelog and publish the analytics read out.
 
-        Both are buffered (`send_soon`); Faust flushes the producer before it commits offsets,
-        so they are on Kafka before the batch's events count as done."""
+        Returns the sends in flight: the caller awaits them before its events count as done.
+        A race is persisted as a header record plus one record per bookmaker, and a batch
+        rewrites only what it changed."""
+        board, sent = self.board, []
         for race_id in readout.changed:
-            key = race_id.encode()
-            value = self.board.races[race_id].dump()
-            self.table.data[key] = value
-            self.table.send_changelog(partitions.get(race_id, race_partition(race_id)), key, value)
+            header = board.races[race_id].dump_header()
+            sent.append(await self._persist(race_id, race_id.encode(), header, partitions))
+        for race_id, book in readout.changed_books:
+            key = f"{race_id}{BOOK_KEY_SEPARATOR}{book}".encode()
+            value = board.races[race_id].dump_book(book)
+            sent.append(await self._persist(race_id, key, value, partitions))
         for race in readout.races:
-            key = race["race_id"].encode()
-            self.race_topic.send_soon(key=key, value=orjson.dumps(race), force=True)
+            topic, key = ANALYTICS_RACES.name, race["race_id"].encode()
+            sent.append(await self.send(topic, key, orjson.dumps(race), None))
         for bookmaker in readout.bookmakers:
-            self.bookmaker_topic.send_soon(
-                key=bookmaker["bookmaker_id"].encode(), value=orjson.dumps(bookmaker), force=True
-            )
+            topic, key = ANALYTICS_BOOKMAKERS.name, bookmaker["bookmaker_id"].encode()
+            sent.append(await self.send(topic, key, orjson.dumps(bookmaker), None))
+        return sent
+
+    async def _persist(
+        self, race_id: str, key: bytes, value: dict[str, Any], partitions: dict[str, int]
+    ) -> Awaitable[Any]:
+        payload = orjson.dumps(value)
+        self.table.data[key] = payload
+        partition = partitions.get(race_id)
+        if partition is None:
+            partition = race_partition(race_id)
+        return await self.send(self.changelog_topic, key, payload, partition)
 
 
-def create_feeds(app: faust.App, settings: StreamsSettings) -> MarketFeeds:
+def create_feeds(app: faust.App, settings: StreamsSettings, send: Send) -> MarketFeeds:
     table: Any = app.Table(
         "race-markets",
         default=None,
@@ -99,10 +144,8 @@ def create_feeds(app: faust.App, settings: StreamsSettings) -> MarketFeeds:
     feeds = MarketFeeds(
         board=MarketBoard(settings.analytics_params),
         table=table,
-        race_topic=app.topic(ANALYTICS_RACES.name, key_serializer="raw", value_serializer="raw"),
-        bookmaker_topic=app.topic(
-            ANALYTICS_BOOKMAKERS.name, key_serializer="raw", value_serializer="raw"
-        ),
+        send=send,
+        changelog_topic=table.changelog_topic.get_topic_name(),
     )
     feeds.board.loader = feeds.load_race
 
@@ -121,7 +164,11 @@ class BatchOutcome:
 
 
 def apply_batch(
-    board: MarketBoard, values: list[bytes], clock: float | None = None, interval: float = 0.0
+    board: MarketBoard,
+    values: list[bytes],
+    clock: float | None = None,
+    interval: float = 0.0,
+    share: float | None = None,
 ) -> BatchOutcome:
     """Apply a batch of raw odds payloads: the rows to write, the analytics and the rejects.
     Pure apart from the board, so tests drive it without Faust."""
@@ -138,7 +185,7 @@ def apply_batch(
             STALE_EVENTS.labels(ODDS_LIVE.name).inc()
         latest.extend(price_rows(snapshot))
         history.extend(history_rows(snapshot))
-    readout = board.readout(clock, interval)
+    readout = board.readout(clock, interval, share)
     writes: list[tuple[UpsertTable, Rows]] = [
         (ODDS_LATEST, latest),
         (ODDS_HISTORY, history),
@@ -158,10 +205,12 @@ def register(
         """Analytics deferred by the per-race interval, written once they fall due."""
         if feeds.sink is None or not (feeds.board.dirty_races or feeds.board.dirty_books):
             return
-        readout = feeds.board.readout(time.monotonic(), settings.analytics_interval_s)
+        readout = feeds.board.readout(
+            time.monotonic(), settings.analytics_interval_s, settings.analytics_share
+        )
         async with feeds.write_lock:
             await feeds.sink.write(readout_rows(readout))
-        feeds.publish(readout, {})
+        await asyncio.gather(*await feeds.publish(readout, {}))
 
     @app.agent(odds_topic, name=CONSUMER)
     async def market_analytics(stream: Any) -> None:
@@ -181,22 +230,29 @@ def register(
                         [e.value for e in events],
                         time.monotonic(),
                         settings.analytics_interval_s,
+                        settings.analytics_share,
                     )
-                    feeds.publish(outcome.readout, source_partitions(events))
+                    sent = await feeds.publish(outcome.readout, source_partitions(events))
                     if writing is not None:
                         await writing  # one write in flight: writes stay in batch order
-                    writing = asyncio.create_task(commit_batch(sink, stream, events, outcome))
+                    writing = asyncio.create_task(commit_batch(sink, stream, events, outcome, sent))
             finally:
                 if writing is not None:
                     await writing
 
     async def commit_batch(
-        sink: BatchSink, stream: Any, events: list[Any], outcome: BatchOutcome
+        sink: BatchSink,
+        stream: Any,
+        events: list[Any],
+        outcome: BatchOutcome,
+        sent: list[Awaitable[Any]],
     ) -> None:
-        """Write a batch (while the agent applies the next), then release its events."""
+        """Write a batch (while the agent applies the next), then release its events once both
+        its rows and its changelog records are stored."""
         EVENTS_CONSUMED.labels(ODDS_LIVE.name).inc(len(events))
         async with feeds.write_lock:
             await sink.write(outcome.writes)
+        await asyncio.gather(*sent)
         for index, reason in outcome.rejects:
             letter = dead_letter_for(events[index], reason, CONSUMER)
             await send_dead_letter(dead_letter_topic, letter)

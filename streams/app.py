@@ -4,12 +4,16 @@ import faust
 from prometheus_client import start_http_server
 
 from streams import analytics, deadletters_sink, reference
+from streams.analytics import Send
 from streams.settings import StreamsSettings
 from streams.sink import SinkFactory, postgres_sinks
 
 
-def create_app(settings: StreamsSettings, sinks: SinkFactory | None = None) -> faust.App:
-    """The worker's app; `sinks` replaces PostgreSQL (agent tests record rows in memory)."""
+def create_app(
+    settings: StreamsSettings, sinks: SinkFactory | None = None, send: Send | None = None
+) -> faust.App:
+    """The worker's app; `sinks` replaces PostgreSQL and `send` the Kafka producer (agent tests
+    record rows and records in memory)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     app = faust.App(
         settings.app_id,
@@ -22,12 +26,16 @@ def create_app(settings: StreamsSettings, sinks: SinkFactory | None = None) -> f
         consumer_auto_offset_reset="earliest",
         producer_enable_idempotence=True,
         producer_acks=-1,
+        # A batch changes thousands of changelog records: big producer batches keep that to a few
+        # requests per partition instead of one per 16 KB (the default) and a round trip each.
+        producer_max_batch_size=512 * 1024,
+        producer_linger=0.005,
         broker_commit_interval=1.0,
         broker_session_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
     )
     sinks = sinks or postgres_sinks(settings.database_url)
-    feeds = analytics.create_feeds(app, settings)
+    feeds = analytics.create_feeds(app, settings, send or analytics.producer_send(app))
     analytics.register(app, settings, feeds, sinks)
     reference.register(app, settings, feeds, sinks)
     deadletters_sink.register(app, sinks)

@@ -10,6 +10,7 @@ last analytics stay pending until due (a timer reads them out when events stop),
 recovered from the changelog starts pending, so the analytics always converge on the state.
 """
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,6 +34,7 @@ class Readout:
     bookmakers: list[dict[str, Any]]
     quotes: list[tuple[Any, ...]]  # odds_quotes rows for the runner x book pairs touched
     changed: list[str] = field(default_factory=list)  # races to persist to the changelog
+    changed_books: list[tuple[str, str]] = field(default_factory=list)  # (race, book) to persist
 
 
 class MarketBoard:
@@ -43,11 +45,13 @@ class MarketBoard:
         self.now = 0  # newest source_time seen anywhere (event time)
         self.loader = load
         self.changed: set[str] = set()  # races changed since the last read-out
+        self.changed_books: set[tuple[str, str]] = set()  # their (race, book)s that changed
         self.dirty_races: dict[str, None] = {}  # races whose analytics are pending
         self.dirty_books: set[str] = set()
         self.touched: dict[str, set[tuple[str, str]]] = {}  # race -> (book, horse) pending
         self.analysed_at: dict[str, float] = {}  # race -> clock of its last analytics
         self.books_analysed_at = float("-inf")
+        self.readout_clock = 0.0  # clock of the last budgeted read-out
 
     def race(self, race_id: str) -> RaceMarket:
         race = self.races.get(race_id)
@@ -67,6 +71,7 @@ class MarketBoard:
         race = self.race(snapshot.race_id)
         applied = race.apply_odds(snapshot, self.params.keep_us, self.params.rate_window_us)
         self.changed.add(snapshot.race_id)
+        self.changed_books.add((snapshot.race_id, snapshot.bookmaker_id))
         self.dirty_races[snapshot.race_id] = None
         self.dirty_books.add(snapshot.bookmaker_id)
         touched = self.touched.setdefault(snapshot.race_id, set())
@@ -108,15 +113,32 @@ class MarketBoard:
 
     # -- read-out ---------------------------------------------------------------------------
 
-    def readout(self, clock: float | None = None, interval: float = 0.0) -> Readout:
+    def readout(
+        self, clock: float | None = None, interval: float = 0.0, share: float | None = None
+    ) -> Readout:
         """Races changed since the last read-out (to persist), and the analytics due: all that are
-        pending without a `clock`, else those last analysed at least `interval` ago."""
-        due = [
-            r for r in self.dirty_races
-            if clock is None or self.analysed_at.get(r, float("-inf")) + interval <= clock
-        ]  # fmt: skip
-        races, quotes = [], []
-        for race_id in sorted(due):
+        pending without a `clock`, else those last analysed at least `interval` ago.
+
+        With a `share`, analytics may take at most that share of the wall time since the last
+        read-out (the longest-waiting races first, at least one): under a flood of events the
+        races' analytics come less often instead of the stream falling behind."""
+        if clock is None:
+            due = sorted(self.dirty_races)
+        else:
+            never = float("-inf")
+            due = sorted(
+                (r for r in self.dirty_races if self.analysed_at.get(r, never) + interval <= clock),
+                key=lambda r: (self.analysed_at.get(r, never), r),
+            )
+        deadline = float("inf")
+        if clock is not None and share is not None:
+            deadline = time.perf_counter() + share * max(clock - self.readout_clock, 0.0)
+            self.readout_clock = clock
+        races: list[dict[str, Any]] = []
+        quotes: list[tuple[Any, ...]] = []
+        for race_id in due:
+            if races and time.perf_counter() > deadline:
+                break
             del self.dirty_races[race_id]
             race = self.races[race_id]
             races.append(race_analytics(race, self.params))
@@ -134,9 +156,10 @@ class MarketBoard:
             self.dirty_books.clear()
             if clock is not None:
                 self.books_analysed_at = clock
-        changed = sorted(self.changed)
+        changed, changed_books = sorted(self.changed), sorted(self.changed_books)
         self.changed.clear()
-        return Readout(races, bookmakers, quotes, changed)
+        self.changed_books.clear()
+        return Readout(races, bookmakers, quotes, changed, changed_books)
 
     def bookmaker_analytics(self, bookmaker_id: str) -> dict[str, Any]:
         """Coverage and freshness of one bookmaker over every race held, derived from the races

@@ -8,6 +8,7 @@ ignored, so duplicates and out-of-order events leave the state unchanged.
 Times are integer microseconds since the Unix epoch (exact, cheap to compare and serialise).
 """
 
+import bisect
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -152,11 +153,10 @@ class RaceMarket:
             )
             self.latest = max(self.latest, at)
             self.source = snapshot.source.value
-            self.updates.append(at)
-            self.updates.sort()
-            cutoff = self.latest - rate_window_us
-            while self.updates and self.updates[0] < cutoff:
-                self.updates.pop(0)
+            bisect.insort(self.updates, at)
+            stale = bisect.bisect_left(self.updates, self.latest - rate_window_us)
+            if stale:
+                del self.updates[:stale]
             self.revision += 1
         return applied
 
@@ -181,54 +181,71 @@ class RaceMarket:
         return True
 
     # -- persistence ------------------------------------------------------------------------
+    # The changelog holds one header record per race and one record per (race, bookmaker), so a
+    # batch persists only the books it touched instead of every quote of every race it touched.
+
+    def dump_header(self) -> dict[str, Any]:
+        return {
+            "race_id": self.race_id,
+            "updates": self.updates,
+            "revision": self.revision,
+            "latest": self.latest,
+            "source": self.source,
+            "status": self.status,
+            "status_version": list(self.status_version),
+            "card_version": list(self.card_version),
+            "off_dt": self.off_dt,
+            "runners": self.runners,
+            "non_runners": sorted(self.non_runners),
+        }
+
+    def dump_book(self, book: str) -> dict[str, Any]:
+        return {
+            "race_id": self.race_id,
+            "bookmaker_id": book,
+            "name": self.book_names.get(book),
+            "updated": self.book_updates.get(book),
+            "applied": self.book_applied.get(book),
+            "quotes": {h: q.dump() for h, q in self.quotes[book].items()},
+        }
 
     def dump(self) -> bytes:
+        """The whole race in one document (header and every book)."""
         return orjson.dumps(
-            {
-                "race_id": self.race_id,
-                "quotes": {
-                    b: {h: q.dump() for h, q in horses.items()} for b, horses in self.quotes.items()
-                },
-                "book_names": self.book_names,
-                "book_updates": self.book_updates,
-                "book_applied": self.book_applied,
-                "updates": self.updates,
-                "revision": self.revision,
-                "latest": self.latest,
-                "source": self.source,
-                "status": self.status,
-                "status_version": list(self.status_version),
-                "card_version": list(self.card_version),
-                "off_dt": self.off_dt,
-                "runners": self.runners,
-                "non_runners": sorted(self.non_runners),
-            }
+            {"header": self.dump_header(), "books": [self.dump_book(b) for b in self.quotes]}
         )
 
     @classmethod
     def load(cls, payload: bytes) -> "RaceMarket":
         data = orjson.loads(payload)
-        status_version, card_version = data["status_version"], data["card_version"]
-        return cls(
-            race_id=data["race_id"],
-            quotes={
-                b: {h: Quote.load(q) for h, q in horses.items()}
-                for b, horses in data["quotes"].items()
-            },
-            book_names=data["book_names"],
-            book_updates=data["book_updates"],
-            book_applied=data["book_applied"],
-            updates=data["updates"],
-            revision=data["revision"],
-            latest=data["latest"],
-            source=data["source"],
-            status=data["status"],
-            status_version=(status_version[0], status_version[1]),
-            card_version=(card_version[0], card_version[1]),
-            off_dt=data["off_dt"],
-            runners=data["runners"],
-            non_runners=set(data["non_runners"]),
-        )
+        return cls.load_parts(data["header"]["race_id"], data["header"], data["books"])
+
+    @classmethod
+    def load_parts(
+        cls, race_id: str, header: dict[str, Any] | None, books: list[dict[str, Any]]
+    ) -> "RaceMarket":
+        race = cls(race_id)
+        if header is not None:
+            race.updates = header["updates"]
+            race.revision = header["revision"]
+            race.latest = header["latest"]
+            race.source = header["source"]
+            race.status = header["status"]
+            race.status_version = (header["status_version"][0], header["status_version"][1])
+            race.card_version = (header["card_version"][0], header["card_version"][1])
+            race.off_dt = header["off_dt"]
+            race.runners = header["runners"]
+            race.non_runners = set(header["non_runners"])
+        for book in books:
+            book_id = book["bookmaker_id"]
+            race.quotes[book_id] = {h: Quote.load(q) for h, q in book["quotes"].items()}
+            for attribute, key in (
+                (race.book_names, "name"), (race.book_updates, "updated"),
+                (race.book_applied, "applied"),
+            ):  # fmt: skip
+                if book[key] is not None:
+                    attribute[book_id] = book[key]
+        return race
 
 
 def _trim(history: list[tuple[int, float]], cutoff: int) -> None:

@@ -6,6 +6,7 @@ transaction, and acked after the commit. Racecards and market states also feed t
 board (non-runners, the off, the status) and republish the races they change.
 """
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -198,12 +199,14 @@ def register_sink(
                         feed(feeds, item)
                 readout = None
                 if feeds is not None:
-                    readout = feeds.board.readout(time.monotonic(), settings.analytics_interval_s)
+                    readout = feeds.board.readout(
+                        time.monotonic(), settings.analytics_interval_s, settings.analytics_share
+                    )
                 if readout is not None:
                     writes.extend(readout_rows(readout))
                 await sink.write(writes)
                 if feeds is not None and readout is not None:
-                    feeds.publish(readout, {})
+                    await asyncio.gather(*await feeds.publish(readout, {}))
                 for letter in rejects:
                     await send_dead_letter(dead_letter_topic, letter)
 

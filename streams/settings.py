@@ -29,6 +29,14 @@ class StreamsSettings(ConnectionSettings):
     analytics_interval_s: float = Field(
         default=1.0, ge=0, description="Least time between two analytics read-outs of a race."
     )
+    analytics_share: float = Field(
+        default=0.25,
+        gt=0,
+        le=1,
+        description="Most of the worker's time analytics read-outs may take under load: when "
+        "events flood in, races wait longer than the interval for fresh analytics rather than "
+        "the stream falling behind.",
+    )
     batch_events: int = Field(default=2000, ge=1, description="Most events per agent batch.")
     session_timeout_s: float = Field(
         default=60.0,

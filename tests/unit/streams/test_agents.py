@@ -1,12 +1,14 @@
 """The Faust agents in `test_context()`: rows, table and analytics, with an in-memory sink."""
 
-from collections.abc import AsyncIterator, Sequence
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from types import TracebackType
 from typing import Any, Self
 
 import pytest
 
 from schemas.odds import OddsSnapshot
+from schemas.topics import ANALYTICS_RACES
 from streams.app import create_app
 from streams.metrics import DEAD_LETTERS
 from streams.settings import StreamsSettings
@@ -44,16 +46,38 @@ def sink() -> MemorySink:
     return MemorySink()
 
 
+class MemoryKafka:
+    """Records every record the agents hand to the producer (stands in for Kafka)."""
+
+    def __init__(self) -> None:
+        self.records: list[tuple[str, bytes, bytes, int | None]] = []
+
+    async def send(
+        self, topic: str, key: bytes, value: bytes, partition: int | None
+    ) -> Awaitable[None]:
+        self.records.append((topic, key, value, partition))
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+    def keys(self, topic: str) -> list[bytes]:
+        return [key for name, key, _, _ in self.records if name.endswith(topic)]
+
+
 @pytest.fixture
-async def app(sink: MemorySink) -> AsyncIterator[Any]:
+def kafka() -> MemoryKafka:
+    return MemoryKafka()
+
+
+@pytest.fixture
+async def app(sink: MemorySink, kafka: MemoryKafka) -> AsyncIterator[Any]:
     settings = StreamsSettings(
         app_id="unit-agents", store="memory://", flush_interval_s=0.01, analytics_interval_s=0
     )
-    app = create_app(settings, sinks=lambda: sink)
+    app = create_app(settings, sinks=lambda: sink, send=kafka.send)
     yield app
     # A stream's first iteration builds the app's Kafka consumer, whose thread owns an event
     # loop; test_context never starts that thread, so nothing else would ever close the loop.
-    # Likewise the table's changelog records are buffered for a producer that never started.
     if app._consumer is not None:
         app._consumer._thread.thread_loop.close()  # type: ignore[attr-defined]
     kafka_producer = getattr(app._producer, "_producer", None)
@@ -72,7 +96,7 @@ def payload(event: OddsSnapshot) -> bytes:
 
 
 async def test_market_analytics_agent_writes_prices_history_and_analytics(
-    app: Any, sink: MemorySink
+    app: Any, sink: MemorySink, kafka: MemoryKafka
 ) -> None:
     agent = agent_named(app, "market-analytics")
     async with agent.test_context() as test_agent:
@@ -88,7 +112,10 @@ async def test_market_analytics_agent_writes_prices_history_and_analytics(
     assert races[-1][0] == "rac_1"
     assert races[-1][1] == 2  # two applied snapshots: the duplicate did not bump the revision
     table = next(t for t in app.tables.values() if t.name == "race-markets")
-    assert b"rac_1" in table.data
+    # The changelog holds the race's header and one record per bookmaker it changed.
+    assert {b"rac_1", b"rac_1\x1fbet365"} <= set(table.data)
+    assert set(kafka.keys("race-markets-changelog")) == {b"rac_1", b"rac_1\x1fbet365"}
+    assert set(kafka.keys(ANALYTICS_RACES.name)) == {b"rac_1"}
 
 
 async def test_invalid_odds_are_dead_lettered_and_counted(app: Any, sink: MemorySink) -> None:
