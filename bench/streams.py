@@ -9,6 +9,7 @@ and the touched races' analytics written and published. The card is several real
 """
 
 import asyncio
+import os
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -45,20 +46,23 @@ async def _load(infra: BenchInfra, events: list[OddsSnapshot]) -> None:
 
 
 async def _time_worker(infra: BenchInfra, prices: int) -> tuple[float, float]:
-    """Seconds from the first price in PostgreSQL to the last, and the total wait."""
+    """Seconds from the first price in PostgreSQL to the last price and analytics, and the total
+    wait. Done means every price is in the history and counted in the bookmaker analytics."""
     connection = await asyncpg.connect(infra.database_url)
-    query = "SELECT coalesce(sum(prices), 0) FROM bookmaker_analytics"
+    query = (
+        "SELECT (SELECT coalesce(sum(prices), 0) FROM bookmaker_analytics), "
+        "(SELECT count(*) FROM odds_history)"
+    )
     try:
         started = time.perf_counter()
-        while not await connection.fetchval(query):  # noqa: ASYNC110
+        while not any(await connection.fetchrow(query)):  # noqa: ASYNC110
             await asyncio.sleep(0.02)
         first = time.perf_counter()
-        while await connection.fetchval(query) < prices:  # noqa: ASYNC110
+        while min(counted := await connection.fetchrow(query)) < prices:  # noqa: ASYNC110
             await asyncio.sleep(0.1)
         last = time.perf_counter()
-        stored = await connection.fetchval("SELECT count(*) FROM odds_history")
-        if stored != prices:
-            raise RuntimeError(f"{stored} history rows for {prices} prices")
+        if counted[1] != prices:
+            raise RuntimeError(f"{counted[1]} history rows for {prices} prices")
     finally:
         await connection.close()
     return last - first, last - started
@@ -71,6 +75,12 @@ def _peak_rss_mb(pid: int) -> float:
     raise RuntimeError("no VmHWM in /proc status")
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds the process has used (figures on a shared machine)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     events = card()
     prices = sum(len(e.prices) for e in events)
@@ -80,6 +90,7 @@ def main() -> None:
         with runtime(["streams"], env, infra.home / "streams-bench.log") as worker:
             elapsed, total = asyncio.run(_time_worker(infra, prices))
             rss = _peak_rss_mb(worker.pid)
+            cpu = _cpu_s(worker.pid)
     record(
         {
             "streams_prices": prices,
@@ -87,6 +98,7 @@ def main() -> None:
             "streams_prices_per_s": prices / elapsed,
             "streams_startup_and_run_s": total,
             "streams_worker_rss_mb": rss,
+            "streams_worker_cpu_us_per_price": cpu / prices * 1e6,
         }
     )
 

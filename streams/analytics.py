@@ -31,7 +31,7 @@ from streams.analytics_rows import ODDS_HISTORY, history_rows, readout_rows
 from streams.deadletter import dead_letter_for, send_dead_letter
 from streams.market_board import MarketBoard, Readout
 from streams.metrics import EVENTS_CONSUMED, STALE_EVENTS
-from streams.odds import ODDS_LATEST, price_rows
+from streams.odds import ODDS_LATEST, Newest, keep_newest, latest_rows
 from streams.race_market import RaceMarket
 from streams.settings import StreamsSettings
 from streams.sink import BatchSink, Rows, SinkFactory, UpsertTable
@@ -172,7 +172,7 @@ def apply_batch(
 ) -> BatchOutcome:
     """Apply a batch of raw odds payloads: the rows to write, the analytics and the rejects.
     Pure apart from the board, so tests drive it without Faust."""
-    latest: list[tuple[Any, ...]] = []
+    newest: Newest = {}
     history: list[tuple[Any, ...]] = []
     rejects: list[tuple[int, str]] = []
     for index, value in enumerate(values):
@@ -183,11 +183,11 @@ def apply_batch(
             continue
         if not board.apply_odds(snapshot):
             STALE_EVENTS.labels(ODDS_LIVE.name).inc()
-        latest.extend(price_rows(snapshot))
+        keep_newest(newest, snapshot)
         history.extend(history_rows(snapshot))
     readout = board.readout(clock, interval, share)
     writes: list[tuple[UpsertTable, Rows]] = [
-        (ODDS_LATEST, latest),
+        (ODDS_LATEST, latest_rows(newest, board)),
         (ODDS_HISTORY, history),
         *readout_rows(readout),
     ]

@@ -1,7 +1,6 @@
 """The PostgreSQL tables the analytics agent writes, and the rows of one batch for each."""
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from schemas.odds import OddsSnapshot
@@ -16,15 +15,7 @@ ODDS_HISTORY = UpsertTable(
     ),
     key=("race_id", "horse_id", "bookmaker_id", "source_time"),
     version=(),
-)  # fmt: skip
-ODDS_QUOTES = UpsertTable(
-    name="odds_quotes",
-    columns=(
-        "race_id", "horse_id", "bookmaker_id", "opening", "high", "low", "changes",
-        "last_change", "source_time", "event_id",
-    ),
-    key=("race_id", "horse_id", "bookmaker_id"),
-    version=("source_time", "event_id"),
+    decimals=("price_decimal",),
 )  # fmt: skip
 RACE_ANALYTICS = UpsertTable(
     name="race_analytics",
@@ -54,6 +45,7 @@ RUNNER_ANALYTICS = UpsertTable(
     ),
     key=("race_id", "horse_id"),
     version=("revision",),
+    decimals=("best_price", "consensus_price", "opening_consensus_price"),
 )  # fmt: skip
 BOOKMAKER_ANALYTICS = UpsertTable(
     name="bookmaker_analytics",
@@ -70,18 +62,14 @@ def history_rows(snapshot: OddsSnapshot) -> list[tuple[Any, ...]]:
     race, book, source = snapshot.race_id, snapshot.bookmaker_id, snapshot.source.value
     at, ingested, event_id = snapshot.source_time, snapshot.ingest_time, snapshot.event_id
     return [
-        (race, p.horse_id, book, at, p.decimal, p.fractional, p.ew_places, p.ew_denom, source,
-         event_id, ingested)
+        (race, p.horse_id, book, at, None if p.decimal is None else str(p.decimal), p.fractional,
+         p.ew_places, p.ew_denom, source, event_id, ingested)
         for p in snapshot.prices
     ]  # fmt: skip
 
 
 def _time(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
-
-
-def _dec(text: str | None) -> Decimal | None:
-    return None if text is None else Decimal(text)
 
 
 def readout_rows(readout: Readout) -> list[tuple[UpsertTable, list[tuple[Any, ...]]]]:
@@ -108,10 +96,10 @@ def readout_rows(readout: Readout) -> list[tuple[UpsertTable, list[tuple[Any, ..
             runners.append(
                 (
                     race_id, runner["horse_id"], revision, as_of, runner["non_runner"],
-                    runner["books_priced"], _dec(runner["best_price"]), runner["best_books"],
-                    _dec(runner["consensus_price"]), runner["implied_probability"],
+                    runner["books_priced"], runner["best_price"], runner["best_books"],
+                    runner["consensus_price"], runner["implied_probability"],
                     runner["fair_proportional"], runner["fair_power"], runner["fair_shin"],
-                    _dec(runner["opening_consensus_price"]), runner["move_since_open"],
+                    runner["opening_consensus_price"], runner["move_since_open"],
                     moves.get(5), moves.get(15), moves.get(60), runner["steamer"],
                     runner["drifter"],
                 )
@@ -124,11 +112,7 @@ def readout_rows(readout: Readout) -> list[tuple[UpsertTable, list[tuple[Any, ..
         )
         for b in readout.bookmakers
     ]  # fmt: skip
-    quotes = [
-        (r[0], r[1], r[2], _dec(r[3]), _dec(r[4]), _dec(r[5]), *r[6:]) for r in readout.quotes
-    ]
     return [
-        (ODDS_QUOTES, quotes),
         (RACE_ANALYTICS, races),
         (RACE_BOOK_ANALYTICS, books),
         (RUNNER_ANALYTICS, runners),

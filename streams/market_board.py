@@ -32,7 +32,6 @@ class Readout:
 
     races: list[dict[str, Any]]
     bookmakers: list[dict[str, Any]]
-    quotes: list[tuple[Any, ...]]  # odds_quotes rows for the runner x book pairs touched
     changed: list[str] = field(default_factory=list)  # races to persist to the changelog
     changed_books: list[tuple[str, str]] = field(default_factory=list)  # (race, book) to persist
 
@@ -48,7 +47,6 @@ class MarketBoard:
         self.changed_books: set[tuple[str, str]] = set()  # their (race, book)s that changed
         self.dirty_races: dict[str, None] = {}  # races whose analytics are pending
         self.dirty_books: set[str] = set()
-        self.touched: dict[str, set[tuple[str, str]]] = {}  # race -> (book, horse) pending
         self.analysed_at: dict[str, float] = {}  # race -> clock of its last analytics
         self.books_analysed_at = float("-inf")
         self.readout_clock = 0.0  # clock of the last budgeted read-out
@@ -74,9 +72,6 @@ class MarketBoard:
         self.changed_books.add((snapshot.race_id, snapshot.bookmaker_id))
         self.dirty_races[snapshot.race_id] = None
         self.dirty_books.add(snapshot.bookmaker_id)
-        touched = self.touched.setdefault(snapshot.race_id, set())
-        for price in snapshot.prices:
-            touched.add((snapshot.bookmaker_id, price.horse_id))
         self.bookmaker_names.setdefault(snapshot.bookmaker_id, snapshot.bookmaker)
         self.now = max(self.now, race.latest)
         return applied
@@ -87,7 +82,6 @@ class MarketBoard:
         self.races[race.race_id] = race
         self.now = max(self.now, race.latest)
         self.dirty_races[race.race_id] = None
-        self.touched[race.race_id] = {(b, h) for b, horses in race.quotes.items() for h in horses}
         for book, name in race.book_names.items():
             self.bookmaker_names.setdefault(book, name)
             self.dirty_books.add(book)
@@ -135,7 +129,6 @@ class MarketBoard:
             deadline = time.perf_counter() + share * max(clock - self.readout_clock, 0.0)
             self.readout_clock = clock
         races: list[dict[str, Any]] = []
-        quotes: list[tuple[Any, ...]] = []
         for race_id in due:
             if races and time.perf_counter() > deadline:
                 break
@@ -144,12 +137,6 @@ class MarketBoard:
             races.append(race_analytics(race, self.params))
             if clock is not None:
                 self.analysed_at[race_id] = clock
-            for book, horse in sorted(self.touched.pop(race_id, ())):
-                q = race.quotes[book][horse]
-                quotes.append(
-                    (race_id, horse, book, q.opening, q.high, q.low, q.changes,
-                     instant(q.last_change), instant(q.version[0]), q.version[1])
-                )  # fmt: skip
         bookmakers = []
         if clock is None or self.books_analysed_at + interval <= clock:
             bookmakers = [self.bookmaker_analytics(b) for b in sorted(self.dirty_books)]
@@ -159,7 +146,7 @@ class MarketBoard:
         changed, changed_books = sorted(self.changed), sorted(self.changed_books)
         self.changed.clear()
         self.changed_books.clear()
-        return Readout(races, bookmakers, quotes, changed, changed_books)
+        return Readout(races, bookmakers, changed, changed_books)
 
     def bookmaker_analytics(self, bookmaker_id: str) -> dict[str, Any]:
         """Coverage and freshness of one bookmaker over every race held, derived from the races

@@ -185,12 +185,21 @@ ANALYTICS_TABLES = (RACE_ANALYTICS, RACE_BOOK_ANALYTICS, RUNNER_ANALYTICS)
 
 def expected_analytics(stats: dict[str, Any]) -> dict[str, dict[tuple[Any, ...], tuple[Any, ...]]]:
     """Rows the analytics tables must hold for the races of `stats` (see streams_day.statistics)."""
-    readout = Readout(list(stats["races"].values()), [], [])
+    readout = Readout(list(stats["races"].values()), [])
     out: dict[str, dict[tuple[Any, ...], tuple[Any, ...]]] = {}
     for table, rows in readout_rows(readout):
         if table in ANALYTICS_TABLES:
             width = len(table.key)
-            out[table.name] = {tuple(row[:width]): tuple(row) for row in rows}
+            # Decimal columns travel as text and are cast by PostgreSQL: compare as numbers.
+            numeric = [column in table.decimals for column in table.columns]
+            typed = [
+                tuple(
+                    Decimal(v) if is_numeric and v is not None else v
+                    for v, is_numeric in zip(row, numeric, strict=True)
+                )
+                for row in rows
+            ]
+            out[table.name] = {row[:width]: row for row in typed}
     return out
 
 

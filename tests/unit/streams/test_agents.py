@@ -106,8 +106,8 @@ async def test_market_analytics_agent_writes_prices_history_and_analytics(
     assert len(sink.rows("odds_history")) == 4  # the duplicate's row is deduplicated by key
     latest = {(r[1], r[9].minute): r[4] for r in sink.rows("odds_latest")}
     assert str(latest[("h1", 5)]) == "3.5"
-    quotes = {r[1]: r for r in sink.rows("odds_quotes")}
-    assert (str(quotes["h1"][3]), str(quotes["h1"][4]), quotes["h1"][6]) == ("3.0", "3.5", 1)
+    quotes = {r[1]: r for r in sink.rows("odds_latest")}  # each quote's story beside its price
+    assert (str(quotes["h1"][12]), str(quotes["h1"][13]), quotes["h1"][15]) == ("3.0", "3.5", 1)
     races = sink.rows("race_analytics")
     assert races[-1][0] == "rac_1"
     assert races[-1][1] == 2  # two applied snapshots: the duplicate did not bump the revision
