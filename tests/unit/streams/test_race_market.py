@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -185,6 +186,40 @@ def test_race_state_round_trips_through_the_changelog_encoding() -> None:
     b.apply_odds(snap("bet365", 9, {"h1": "4.0"}))
     race = b.races["rac_1"]
     assert RaceMarket.load(race.dump()) == race
+
+
+def test_race_state_round_trips_through_its_header_and_bookmaker_records() -> None:
+    """The changelog form: one header record per race, one record per bookmaker."""
+    b = board()
+    b.apply_card(card(non_runners={"h2"}))
+    b.apply_odds(snap("bet365", 0, {"h1": "5.0", "h2": "3.0"}))
+    b.apply_odds(snap("coral", 3, {"h1": "4.5", "h3": None}))
+    b.apply_odds(snap("bet365", 9, {"h1": "4.0"}))
+    race = b.races["rac_1"]
+    header = orjson.loads(orjson.dumps(race.dump_header()))
+    books = [orjson.loads(orjson.dumps(race.dump_book(book))) for book in race.quotes]
+    assert RaceMarket.load_parts("rac_1", header, books) == race
+    assert b.readout().changed_books == [("rac_1", "bet365"), ("rac_1", "coral")]
+    b.apply_odds(snap("coral", 12, {"h3": "9.0"}))
+    assert b.readout().changed_books == [("rac_1", "coral")]  # only what changed is rewritten
+
+
+def test_analytics_under_a_time_share_serve_the_longest_waiting_races_first() -> None:
+    b = board()
+    for race in ("rac_1", "rac_2", "rac_3"):
+        b.apply_odds(snap("bet365", 0, {"h1": "3.0"}).model_copy(update={"race_id": race}))
+    # No time has passed since the last read-out, so the share allows only the one race that
+    # every read-out makes progress with; the others stay pending, nothing is lost.
+    b.readout_clock = 10.0
+    first = b.readout(clock=10.0, interval=1.0, share=0.25)
+    assert [r["race_id"] for r in first.races] == ["rac_1"]
+    assert set(b.dirty_races) == {"rac_2", "rac_3"}
+    b.apply_odds(snap("coral", 1, {"h1": "3.5"}))  # rac_1 changes again
+    second = b.readout(clock=10.0, interval=0.0, share=0.25)
+    assert [r["race_id"] for r in second.races] == ["rac_2"]  # never analysed: before rac_1
+    rest = b.readout(clock=100.0, interval=1.0, share=0.25)  # a long pause: budget for all
+    assert sorted(r["race_id"] for r in rest.races) == ["rac_1", "rac_3"]
+    assert not b.dirty_races
 
 
 # -- properties: duplicates and out-of-order events leave results unchanged ----------------
