@@ -37,8 +37,15 @@ class NoticeServer(uvicorn.Server):
 
 
 def _listening_socket(settings: ApiSettings) -> socket.socket:
-    """SO_REUSEPORT lets several API processes share the port; the kernel balances them."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    """SO_REUSEPORT lets several API processes share the port; the kernel balances them.
+
+    The protocol must be named (IPPROTO_TCP): asyncio sets TCP_NODELAY on accepted sockets only
+    when it is, and without it Nagle holds each response's last segment until the client's
+    delayed ACK, about 40 ms on every keep-alive request. TCP_NODELAY on the listener is
+    inherited by accepted sockets on Linux, whichever event loop serves them.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((settings.host, settings.port))
