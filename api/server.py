@@ -4,7 +4,6 @@ Uvicorn closes websockets (1012) before the app's lifespan shutdown runs, so the
 come first, from the server's own shutdown.
 """
 
-import asyncio
 import ctypes
 import ctypes.util
 import os
@@ -102,4 +101,6 @@ def _serve_one(settings: ApiSettings, live: LiveSettings) -> None:
         backlog=4096,
     )
     sock = _listening_socket(settings)
-    asyncio.run(NoticeServer(config, app, live.shutdown_grace_s).serve(sockets=[sock]))
+    # run(), not asyncio.run(serve()): run() uses the config's loop factory (uvloop when
+    # installed, as it is with uvicorn[standard]); asyncio.run() would silently keep asyncio's.
+    NoticeServer(config, app, live.shutdown_grace_s).run(sockets=[sock])
