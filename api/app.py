@@ -42,15 +42,19 @@ def create_app(settings: ApiSettings, live_settings: LiveSettings | None = None)
             settings.kafka_bootstrap_servers, settings.streams_group_id, live_topics()
         )
         async with open_pool(settings) as pool, fanout.running(), health.open():
+            book_cache = MicroCache(settings.book_cache_s)
             state = State(
                 settings=settings,
                 pool=pool,
                 fanout=fanout,
                 kafka_health=health,
-                book_cache=MicroCache(settings.book_cache_s),
+                book_cache=book_cache,
             )
             app.state.live_hub = fanout  # for the server's shutdown notice (api/server.py)
-            yield {"state": state}
+            try:
+                yield {"state": state}
+            finally:
+                await book_cache.aclose()  # its background refreshes use the pool
 
     app = FastAPI(
         title="DarkHorses API",

@@ -145,7 +145,7 @@ async def race_book(
         return Item[Book](data=book).model_dump_json().encode()
 
     if at is None:
-        body = await state.book_cache.get((race_id, odds_format), build)
+        body = (await state.book_cache.get((race_id, odds_format), build)).body
     else:
         body = await build()
     return Response(body, media_type="application/json")
