@@ -5,6 +5,7 @@ the API, waits until the book is served, then runs `wrk` (a real HTTP load gener
 own process) and records requests per second and latency percentiles.
 """
 
+import os
 import re
 import shutil
 import subprocess
@@ -61,7 +62,7 @@ def _run_wrk(url: str) -> dict[str, float]:
 
 
 def _measure(infra: BenchInfra) -> dict[str, float]:
-    port = 26800
+    port = int(os.environ.get("DARKHORSES_BENCH_PORT_BASE", "26000")) + 800  # as bench_infra
     base_url = f"http://127.0.0.1:{port}"
     env = infra.env(
         DARKHORSES_STREAMS_APP_ID=f"bench-api-{uuid.uuid4().hex[:6]}",
