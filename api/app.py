@@ -61,6 +61,9 @@ def create_app(settings: ApiSettings, live_settings: LiveSettings | None = None)
         version="0.1.0",
         description="Live and historical UK and Irish horse-racing odds.",
         lifespan=lifespan,
+        # Metrics are Prometheus (/metrics); FastAPI's OpenTelemetry hooks would only cost a
+        # provider lookup and three environment reads on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     errors.install(app)
     app.include_router(observability.router)
