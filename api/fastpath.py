@@ -33,6 +33,7 @@ class BookFastPath:
             (b"content-type", b"application/json"),
             (b"cache-control", b"public, max-age=1"),
             (b"etag", etag),
+            (b"vary", b"Accept-Encoding"),  # as the normal path's, which can gzip
         ]
         if _header(scope, b"if-none-match") == etag:
             await send({"type": "http.response.start", "status": 304, "headers": headers})
@@ -48,13 +49,17 @@ class BookFastPath:
         match = BOOK_PATH.match(scope["path"])
         if match is None or b"gzip" in (_header(scope, b"accept-encoding") or b""):
             return None
-        params = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
-        if set(params) - {"odds_format"}:
-            return None
-        try:
-            odds_format = OddsFormat(params.get("odds_format", OddsFormat.DECIMAL.value))
-        except ValueError:
-            return None  # the normal path answers 422
+        query = scope.get("query_string", b"")
+        if query:
+            params = dict(parse_qsl(query.decode("latin-1")))
+            if set(params) - {"odds_format"}:
+                return None
+            try:
+                odds_format = OddsFormat(params.get("odds_format", OddsFormat.DECIMAL.value))
+            except ValueError:
+                return None  # the normal path answers 422
+        else:
+            odds_format = OddsFormat.DECIMAL
         state = scope.get("state", {}).get("state")
         if state is None:
             return None
