@@ -18,6 +18,7 @@ from api.races import RaceSummary, load_race
 from api.state import AppState
 
 router = APIRouter(prefix="/v1", tags=["odds"])
+BOOK_CACHE_CONTROL = {"Cache-Control": "public, max-age=1"}  # the fast path sends the same
 
 
 class OddsFormat(StrEnum):
@@ -123,9 +124,7 @@ def _market_from_quotes(prices: dict[str, Quote]) -> dict[str, Any]:
     }
 
 
-@router.get(
-    "/races/{race_id}/book", response_model=Item[Book], dependencies=[Depends(cache_for(1))]
-)
+@router.get("/races/{race_id}/book", response_model=Item[Book])
 async def race_book(
     state: AppState,
     race_id: str,
@@ -149,7 +148,8 @@ async def race_book(
         body = (await state.book_cache.get((race_id, odds_format), build)).body
     else:
         body = await build()
-    return Response(body, media_type="application/json")
+    # Set here: FastAPI drops a dependency's headers when the route returns its own Response.
+    return Response(body, media_type="application/json", headers=BOOK_CACHE_CONTROL)
 
 
 async def build_book(
