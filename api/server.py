@@ -4,8 +4,10 @@ Uvicorn closes websockets (1012) before the app's lifespan shutdown runs, so the
 come first, from the server's own shutdown.
 """
 
+import asyncio
 import ctypes
 import ctypes.util
+import gc
 import os
 import signal
 import socket
@@ -16,6 +18,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from api.app import create_app
+from api.fanout import LiveHub
 from api.live.settings import LiveSettings
 from api.settings import ApiSettings
 
@@ -25,6 +28,12 @@ class NoticeServer(uvicorn.Server):
         super().__init__(config)
         self.fastapi = app
         self.grace_s = grace_s
+        self.freezing: asyncio.Task[None] | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        hub = getattr(self.fastapi.state, "live_hub", None)
+        self.freezing = asyncio.create_task(_freeze_heap(hub))
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         hub = getattr(self.fastapi.state, "live_hub", None)
@@ -33,6 +42,22 @@ class NoticeServer(uvicorn.Server):
                 server.close()  # no new connections while clients are told to move
             await hub.announce_shutdown(self.grace_s)
         await super().shutdown(sockets)
+
+
+async def _freeze_heap(hub: LiveHub | None) -> None:
+    """Take what start-up built out of the garbage collector's full passes (`gc.freeze`).
+
+    A full collection walks every tracked object, and most of a worker's are long-lived:
+    modules, routes, pydantic schemas, then the books the hub bootstraps from Kafka. Under wrk
+    with the pipeline running those passes took 60-170 ms, stalling every connection of the
+    worker. Frozen objects are still freed by reference counting; only cycles among them would
+    stay, and start-up state is never dropped anyway.
+    """
+    gc.collect()
+    gc.freeze()
+    if hub is not None:
+        await hub.ready.wait()
+        gc.freeze()
 
 
 def _listening_socket(settings: ApiSettings) -> socket.socket:
