@@ -78,7 +78,11 @@ def _measure(infra: BenchInfra) -> dict[str, float]:
     env = infra.env(
         DARKHORSES_STREAMS_APP_ID=f"bench-api-{uuid.uuid4().hex[:6]}",
         DARKHORSES_API_PORT=str(port),
-        DARKHORSES_API_WORKERS="2",
+        # One worker: on two cores shared with wrk, Kafka, PostgreSQL, the streams worker and the
+        # simulator, a second CPU-bound worker adds throughput (~9-10k vs ~6-7.5k req/s) but
+        # oversubscribes the cores, and every preemption stalls all of a worker's connections
+        # (interleaved runs, same conditions: p99 83-113 ms with two, 33-40 ms with one).
+        DARKHORSES_API_WORKERS="1",
         DARKHORSES_API_ANONYMOUS_RATE_LIMIT_PER_MIN="100000000",
     )
     logs = infra.home
