@@ -42,21 +42,28 @@ def create_app(settings: ApiSettings, live_settings: LiveSettings | None = None)
             settings.kafka_bootstrap_servers, settings.streams_group_id, live_topics()
         )
         async with open_pool(settings) as pool, fanout.running(), health.open():
+            book_cache = MicroCache(settings.book_cache_s)
             state = State(
                 settings=settings,
                 pool=pool,
                 fanout=fanout,
                 kafka_health=health,
-                book_cache=MicroCache(settings.book_cache_s),
+                book_cache=book_cache,
             )
             app.state.live_hub = fanout  # for the server's shutdown notice (api/server.py)
-            yield {"state": state}
+            try:
+                yield {"state": state}
+            finally:
+                await book_cache.aclose()  # its background refreshes use the pool
 
     app = FastAPI(
         title="DarkHorses API",
         version="0.1.0",
         description="Live and historical UK and Irish horse-racing odds.",
         lifespan=lifespan,
+        # Metrics are Prometheus (/metrics); FastAPI's OpenTelemetry hooks would only cost a
+        # provider lookup and three environment reads on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     errors.install(app)
     app.include_router(observability.router)

@@ -5,7 +5,7 @@ client polling an unchanged book gets a tiny 304 instead of the book.
 """
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Response
@@ -17,10 +17,14 @@ def etag_of(body: bytes) -> bytes:
     return b'"' + hashlib.blake2b(body, digest_size=12).hexdigest().encode() + b'"'
 
 
-def cache_for(seconds: int) -> Callable[[Response], None]:
-    """A route dependency setting `Cache-Control: public, max-age=<seconds>`."""
+def cache_for(seconds: int) -> Callable[[Response], Coroutine[Any, Any, None]]:
+    """A route dependency setting `Cache-Control: public, max-age=<seconds>`.
 
-    def set_cache_control(response: Response) -> None:
+    Async so FastAPI runs it inline; a plain function would cost a thread-pool hop per request.
+    A route that returns its own `Response` must set the header itself (see `race_book`).
+    """
+
+    async def set_cache_control(response: Response) -> None:
         response.headers["Cache-Control"] = f"public, max-age={seconds}"
 
     return set_cache_control

@@ -206,7 +206,7 @@ class LiveHub:
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            fetch_max_wait_ms=5,
+            fetch_max_wait_ms=250,
             max_partition_fetch_bytes=4 * 1024 * 1024,
         )
         await consumer.start()

@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl
 
 from api.access import ASGIApp, Receive, Scope, Send
 from api.book import OddsFormat
-from api.caching import etag_of
+from api.microcache import Cached
 
 BOOK_PATH = re.compile(r"^/v1/races/([^/]+)/book$")
 TEMPLATE = "/v1/races/{race_id}/book"
@@ -23,16 +23,17 @@ class BookFastPath:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body = self._cached(scope)
-        if body is None:
+        cached = self._cached(scope)
+        if cached is None:
             await self.app(scope, receive, send)
             return
         scope["route_template"] = TEMPLATE
-        etag = etag_of(body)
+        body, etag = cached.body, cached.etag
         headers = [
             (b"content-type", b"application/json"),
             (b"cache-control", b"public, max-age=1"),
             (b"etag", etag),
+            (b"vary", b"Accept-Encoding"),  # as the normal path's, which can gzip
         ]
         if _header(scope, b"if-none-match") == etag:
             await send({"type": "http.response.start", "status": 304, "headers": headers})
@@ -42,23 +43,27 @@ class BookFastPath:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    def _cached(self, scope: Scope) -> bytes | None:
+    def _cached(self, scope: Scope) -> Cached | None:
         if scope["type"] != "http" or scope["method"] != "GET":
             return None
         match = BOOK_PATH.match(scope["path"])
         if match is None or b"gzip" in (_header(scope, b"accept-encoding") or b""):
             return None
-        params = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
-        if set(params) - {"odds_format"}:
-            return None
-        try:
-            odds_format = OddsFormat(params.get("odds_format", OddsFormat.DECIMAL.value))
-        except ValueError:
-            return None  # the normal path answers 422
+        query = scope.get("query_string", b"")
+        if query:
+            params = dict(parse_qsl(query.decode("latin-1")))
+            if set(params) - {"odds_format"}:
+                return None
+            try:
+                odds_format = OddsFormat(params.get("odds_format", OddsFormat.DECIMAL.value))
+            except ValueError:
+                return None  # the normal path answers 422
+        else:
+            odds_format = OddsFormat.DECIMAL
         state = scope.get("state", {}).get("state")
         if state is None:
             return None
-        cached: bytes | None = state.book_cache.peek((match.group(1), odds_format))
+        cached: Cached | None = state.book_cache.peek((match.group(1), odds_format))
         return cached
 
 

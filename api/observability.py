@@ -1,6 +1,7 @@
 """/ready and /metrics, and the request metrics middleware behind them."""
 
 import time
+from typing import Any
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
@@ -47,6 +48,9 @@ async def metrics() -> Response:
 class RequestMetrics:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        # labels() hashes and locks on every call; the label sets are few, so keep the children.
+        self._counters: dict[tuple[str, str, str], Any] = {}
+        self._latencies: dict[str, Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -65,6 +69,13 @@ class RequestMetrics:
             await self.app(scope, receive, record_status)
         finally:
             route = scope.get("route")
-            template = getattr(route, "path", scope.get("route_template", "unmatched"))
-            REQUESTS.labels(scope["method"], template, str(status)).inc()
-            LATENCY.labels(template).observe(time.perf_counter() - started)
+            template = str(getattr(route, "path", scope.get("route_template", "unmatched")))
+            key = (str(scope["method"]), template, str(status))
+            counter = self._counters.get(key)
+            if counter is None:
+                counter = self._counters[key] = REQUESTS.labels(*key)
+            counter.inc()
+            latency = self._latencies.get(template)
+            if latency is None:
+                latency = self._latencies[template] = LATENCY.labels(template)
+            latency.observe(time.perf_counter() - started)

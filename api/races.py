@@ -249,10 +249,13 @@ class RaceCard(RaceSummary):
 
 
 async def load_race(pool: asyncpg.Pool, race_id: str) -> RaceSummary:
-    rows, _ = await fetch_races(pool, "r.race_id = $1", [race_id], "r.race_id", 1, 0)
-    if not rows:
+    row = await pool.fetchrow(
+        f"SELECT {RACE_COLUMNS} {RACE_FROM} WHERE r.race_id = $1",
+        race_id,
+    )
+    if row is None:
         raise NotFoundError(f"no race {race_id}", race_id=race_id)
-    return race_summary(rows[0], datetime.now(UTC))
+    return race_summary(row, datetime.now(UTC))
 
 
 @router.get("/races/{race_id}", response_model=Item[RaceCard], dependencies=[Depends(cache_for(5))])

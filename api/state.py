@@ -21,12 +21,12 @@ class State:
     book_cache: MicroCache
 
 
-def _from_request(request: Request) -> State:
+async def _from_request(request: Request) -> State:  # async: no thread-pool hop
     state: State = request.state.state
     return state
 
 
-def _from_websocket(websocket: WebSocket) -> State:
+async def _from_websocket(websocket: WebSocket) -> State:
     state: State = websocket.state.state
     return state
 
