@@ -50,12 +50,12 @@ class MemoryKafka:
     """Records every record the agents hand to the producer (stands in for Kafka)."""
 
     def __init__(self) -> None:
-        self.records: list[tuple[str, bytes, bytes, int | None]] = []
+        self.records: list[tuple[str, bytes, bytes, int]] = []
 
     async def send(
-        self, topic: str, key: bytes, value: bytes, partition: int | None
+        self, topic: str, partition: int, records: list[tuple[bytes, bytes]]
     ) -> Awaitable[None]:
-        self.records.append((topic, key, value, partition))
+        self.records.extend((topic, key, value, partition) for key, value in records)
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         done.set_result(None)
         return done
