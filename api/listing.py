@@ -4,12 +4,16 @@ Every SQL fragment here comes from the endpoint definitions in code; values are 
 parameters.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import asyncpg
+from pydantic import BaseModel
 
-from api.envelope import PageMeta, Paging, order_by
+from api.envelope import Page, PageMeta, Paging, order_by
+
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass
@@ -54,3 +58,35 @@ async def fetch_page(
     )
     meta = PageMeta(total=total, limit=page.limit, offset=page.offset, sort=sort or default_sort)
     return rows, meta
+
+
+@dataclass(frozen=True, slots=True)
+class Listing(Generic[M]):
+    """One list endpoint's SELECT: its page model, source, columns and public sort names.
+
+    Routes declare one at import time and call `fetch` with only what varies per request,
+    so each states its filters, sorts and model and nothing else.
+    """
+
+    page_model: type[Page[M]]
+    source: str
+    columns: str
+    sorts: dict[str, str]
+    default_sort: str
+
+    async def fetch(
+        self,
+        pool: asyncpg.Pool,
+        page: Paging,
+        sort: str | None,
+        where: Mapping[str, Any] | None = None,
+    ) -> Page[M]:
+        """One page of rows; `where` maps `Filters.add` templates to values (None: no filter),
+        bound in the order given."""
+        filters = Filters()
+        for template, value in (where or {}).items():
+            filters.add(template, value)
+        rows, meta = await fetch_page(
+            pool, self.source, filters, page, sort, self.sorts, self.default_sort, self.columns
+        )
+        return self.page_model.model_validate({"data": [dict(r) for r in rows], "meta": meta})

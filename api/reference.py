@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from api.caching import cache_for
 from api.envelope import Item, Page, Paging, paging
 from api.errors import NotFoundError
-from api.listing import Filters, fetch_page
+from api.listing import Listing
 from api.state import AppState
 
 router = APIRouter(prefix="/v1", tags=["reference"], dependencies=[Depends(cache_for(30))])
@@ -67,6 +67,15 @@ class Course(BaseModel):
     region: str
 
 
+_COURSES = Listing(
+    Page[Course],
+    source="courses",
+    columns="course_id, course, region_code AS region",
+    sorts={"course": "course", "region": "region_code"},
+    default_sort="course",
+)
+
+
 @router.get("/courses", response_model=Page[Course])
 async def courses(
     state: AppState,
@@ -75,14 +84,10 @@ async def courses(
     region: Annotated[str | None, Query(max_length=8)] = None,
     sort: CourseSort = None,
 ) -> Page[Course]:
-    filters = Filters()
-    filters.add("course ILIKE {}", _like(name))
-    filters.add("region_code = {}", region.upper() if region else None)
-    rows, meta = await fetch_page(
-        state.pool, "courses", filters, page, sort, {"course": "course", "region": "region_code"},
-        "course", "course_id, course, region_code AS region",
+    return await _COURSES.fetch(
+        state.pool, page, sort,
+        {"course ILIKE {}": _like(name), "region_code = {}": region.upper() if region else None},
     )  # fmt: skip
-    return Page[Course](data=[Course(**dict(r)) for r in rows], meta=meta)
 
 
 @router.get("/courses/{course_id}", response_model=Item[Course])
@@ -109,6 +114,16 @@ class Bookmaker(BaseModel):
     last_update: datetime | None = None
 
 
+_BOOKMAKERS = Listing(
+    Page[Bookmaker],
+    source="bookmakers b LEFT JOIN bookmaker_analytics a USING (bookmaker_id)",
+    columns="b.bookmaker_id, b.name, b.type, b.known, a.prices, a.races, a.runners, "
+    "a.update_rate_per_min, a.median_staleness_s, a.last_update",
+    sorts={"name": "b.name", "prices": "a.prices", "last_update": "a.last_update"},
+    default_sort="name",
+)
+
+
 @router.get("/bookmakers", response_model=Page[Bookmaker])
 async def bookmakers(
     state: AppState,
@@ -118,19 +133,9 @@ async def bookmakers(
     sort: BookmakerSort = None,
 ) -> Page[Bookmaker]:
     """The bookmaker registry with live coverage and freshness."""
-    filters = Filters()
-    filters.add("b.name ILIKE {}", _like(name))
-    filters.add("b.type = {}", type)
-    rows, meta = await fetch_page(
-        state.pool,
-        "bookmakers b LEFT JOIN bookmaker_analytics a USING (bookmaker_id)",
-        filters, page, sort,
-        {"name": "b.name", "prices": "a.prices", "last_update": "a.last_update"},
-        "name",
-        "b.bookmaker_id, b.name, b.type, b.known, a.prices, a.races, a.runners, "
-        "a.update_rate_per_min, a.median_staleness_s, a.last_update",
-    )  # fmt: skip
-    return Page[Bookmaker](data=[Bookmaker(**dict(r)) for r in rows], meta=meta)
+    return await _BOOKMAKERS.fetch(
+        state.pool, page, sort, {"b.name ILIKE {}": _like(name), "b.type = {}": type}
+    )
 
 
 class Region(BaseModel):
@@ -138,13 +143,18 @@ class Region(BaseModel):
     name: str
 
 
+_REGIONS = Listing(
+    Page[Region],
+    source="regions",
+    columns="region_code AS region, name",
+    sorts={"region": "region_code"},
+    default_sort="region",
+)
+
+
 @router.get("/regions", response_model=Page[Region])
 async def regions(state: AppState, page: Annotated[Paging, Depends(paging)]) -> Page[Region]:
-    rows, meta = await fetch_page(
-        state.pool, "regions", Filters(), page, None, {"region": "region_code"}, "region",
-        "region_code AS region, name",
-    )  # fmt: skip
-    return Page[Region](data=[Region(**dict(r)) for r in rows], meta=meta)
+    return await _REGIONS.fetch(state.pool, page, None)
 
 
 class PersonStats(BaseModel):
@@ -188,6 +198,9 @@ def _people_route(route: str) -> None:
     table, id_col, name_col, _, _ = _PEOPLE[route]
     source, columns = _people_source(route)
     sorts = {"name": f"e.{name_col}", "rides": "rides", "wins": "wins", "win_rate": "win_rate"}
+    listing = Listing(
+        Page[PersonStats], source=source, columns=columns, sorts=sorts, default_sort="name"
+    )
 
     async def list_people(
         state: AppState,
@@ -195,12 +208,9 @@ def _people_route(route: str) -> None:
         name: Name = None,
         sort: PersonSort = None,
     ) -> Page[PersonStats]:
-        filters = Filters()
-        filters.add(f"e.{name_col} ILIKE {{}}", _like(name))
-        rows, meta = await fetch_page(
-            state.pool, source, filters, page, sort, sorts, "name", columns
+        return await listing.fetch(
+            state.pool, page, sort, {f"e.{name_col} ILIKE {{}}": _like(name)}
         )
-        return Page[PersonStats](data=[PersonStats(**dict(r)) for r in rows], meta=meta)
 
     async def one_person(state: AppState, entity_id: str) -> Item[PersonStats]:
         row = await state.pool.fetchrow(
@@ -232,6 +242,15 @@ class Horse(BaseModel):
     damsire_id: str | None
 
 
+_HORSES = Listing(
+    Page[Horse],
+    source="horses",
+    columns="horse_id, horse, sire_id, dam_id, damsire_id",
+    sorts={"name": "horse"},
+    default_sort="name",
+)
+
+
 @router.get("/horses", response_model=Page[Horse])
 async def horses(
     state: AppState,
@@ -239,13 +258,7 @@ async def horses(
     name: Name = None,
     sort: HorseSort = None,
 ) -> Page[Horse]:
-    filters = Filters()
-    filters.add("horse ILIKE {}", _like(name))
-    rows, meta = await fetch_page(
-        state.pool, "horses", filters, page, sort, {"name": "horse"}, "name",
-        "horse_id, horse, sire_id, dam_id, damsire_id",
-    )  # fmt: skip
-    return Page[Horse](data=[Horse(**dict(r)) for r in rows], meta=meta)
+    return await _HORSES.fetch(state.pool, page, sort, {"horse ILIKE {}": _like(name)})
 
 
 @router.get("/horses/{horse_id}", response_model=Item[Horse])
@@ -271,6 +284,15 @@ class RunnerEntry(BaseModel):
     non_runner: bool
 
 
+_RUNNERS = Listing(
+    Page[RunnerEntry],
+    source="runners",
+    columns="race_id, horse_id, horse, number, draw, jockey_id, trainer_id, owner_id, non_runner",
+    sorts={"race_id": "race_id", "number": "number", "horse": "horse"},
+    default_sort="race_id",
+)
+
+
 @router.get("/runners", response_model=Page[RunnerEntry])
 async def runners(
     state: AppState,
@@ -281,18 +303,11 @@ async def runners(
     trainer_id: Annotated[str | None, Query(max_length=64)] = None,
     sort: RunnerSort = None,
 ) -> Page[RunnerEntry]:
-    filters = Filters()
-    for column, value in (
-        ("race_id", race_id), ("horse_id", horse_id),
-        ("jockey_id", jockey_id), ("trainer_id", trainer_id),
-    ):  # fmt: skip
-        filters.add(f"{column} = {{}}", value)
-    rows, meta = await fetch_page(
-        state.pool, "runners", filters, page, sort,
-        {"race_id": "race_id", "number": "number", "horse": "horse"}, "race_id",
-        "race_id, horse_id, horse, number, draw, jockey_id, trainer_id, owner_id, non_runner",
+    return await _RUNNERS.fetch(
+        state.pool, page, sort,
+        {"race_id = {}": race_id, "horse_id = {}": horse_id,
+         "jockey_id = {}": jockey_id, "trainer_id = {}": trainer_id},
     )  # fmt: skip
-    return Page[RunnerEntry](data=[RunnerEntry(**dict(r)) for r in rows], meta=meta)
 
 
 class ResultRunner(BaseModel):
@@ -324,6 +339,13 @@ class RaceResult(BaseModel):
 _RESULT_COLUMNS = (
     "race_id, off_dt, course_id, region_code AS region, field_size, ew_places, ew_fraction"
 )
+_RESULTS = Listing(
+    Page[RaceResult],
+    source="results",
+    columns=_RESULT_COLUMNS,
+    sorts={"off_dt": "off_dt"},
+    default_sort="-off_dt",
+)
 
 
 @router.get("/results", response_model=Page[RaceResult])
@@ -336,16 +358,11 @@ async def results(
     region: Annotated[str | None, Query(max_length=8)] = None,
     sort: ResultSort = None,
 ) -> Page[RaceResult]:
-    filters = Filters()
-    filters.add("off_dt::date >= {}", start)
-    filters.add("off_dt::date <= {}", end)
-    filters.add("course_id = {}", course_id)
-    filters.add("region_code = {}", region.upper() if region else None)
-    rows, meta = await fetch_page(
-        state.pool, "results", filters, page, sort, {"off_dt": "off_dt"}, "-off_dt",
-        _RESULT_COLUMNS,
+    return await _RESULTS.fetch(
+        state.pool, page, sort,
+        {"off_dt::date >= {}": start, "off_dt::date <= {}": end, "course_id = {}": course_id,
+         "region_code = {}": region.upper() if region else None},
     )  # fmt: skip
-    return Page[RaceResult](data=[RaceResult(**dict(r)) for r in rows], meta=meta)
 
 
 @router.get("/results/{race_id}", response_model=Item[RaceResult])
