@@ -74,10 +74,10 @@ async def replay(hub: "LiveHub", sub: Subscription) -> None:
         async with hub.history_slots:
             reader = history_reader(hub)
             window = Window(start=request.from_, end=request.to)
+            until = await reader.end_offsets()
             async for item in reader.read(
-                hub.start_offsets, list(hub.positions), window, sub.matches, sub.view,
-                None, request.speed,
-            ):  # fmt: skip
+                hub.start_offsets, until, window, sub.matches, sub.view, None, request.speed
+            ):
                 if session.subs.get(sub.sub_id) is not sub or session.closing is not None:
                     return
                 item.rendered.body["replay"] = True

@@ -57,13 +57,24 @@ class HistoryReader:
 
     async def window_available(self, start: list[int]) -> bool:
         """False once retention has deleted records the private book would need."""
+        first = await self._offsets("beginning")
+        return all(first[i] <= start[i] for i in range(len(self.partitions)))
+
+    async def end_offsets(self) -> list[int]:
+        """The end of the log now: a replay runs to here, not to where the hub has read."""
+        return await self._offsets("end")
+
+    async def _offsets(self, which: str) -> list[int]:
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap_servers, group_id=None)
         await consumer.start()
         try:
-            first = await consumer.beginning_offsets(self.partitions)
+            if which == "beginning":
+                found = await consumer.beginning_offsets(self.partitions)
+            else:
+                found = await consumer.end_offsets(self.partitions)
         finally:
             await consumer.stop()
-        return all(first[tp] <= start[i] for i, tp in enumerate(self.partitions))
+        return [found[tp] for tp in self.partitions]
 
     async def read(
         self,
