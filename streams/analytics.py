@@ -117,6 +117,11 @@ class MarketFeeds:
         books = [orjson.loads(v) for k, v in self.table.data.items() if k.startswith(prefix) and v]
         return RaceMarket.load_parts(race_id, orjson.loads(header), books)
 
+    async def publish_and_wait(self, readout: Readout) -> None:
+        """`publish`, returning once every record is on Kafka (read-outs outside the odds agent,
+        which has no source partitions to keep)."""
+        await asyncio.gather(*await self.publish(readout, {}))
+
     async def publish(self, readout: Readout, partitions: dict[str, int]) -> list[Awaitable[Any]]:
         """Persist the changed races to the changelog and publish the analytics read out.
 
@@ -227,7 +232,7 @@ def register(
         )
         async with feeds.write_lock:
             await feeds.sink.write(readout_rows(readout))
-        await asyncio.gather(*await feeds.publish(readout, {}))
+        await feeds.publish_and_wait(readout)
 
     @app.agent(odds_topic, name=CONSUMER)
     async def market_analytics(stream: Any) -> None:

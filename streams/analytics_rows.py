@@ -5,7 +5,7 @@ from typing import Any
 
 from schemas.odds import OddsSnapshot
 from streams.market_board import Readout
-from streams.sink import UpsertTable
+from streams.sink import UpsertTable, decimal_text
 
 ODDS_HISTORY = UpsertTable(
     name="odds_history",
@@ -62,7 +62,7 @@ def history_rows(snapshot: OddsSnapshot) -> list[tuple[Any, ...]]:
     race, book, source = snapshot.race_id, snapshot.bookmaker_id, snapshot.source.value
     at, ingested, event_id = snapshot.source_time, snapshot.ingest_time, snapshot.event_id
     return [
-        (race, p.horse_id, book, at, None if p.decimal is None else str(p.decimal), p.fractional,
+        (race, p.horse_id, book, at, decimal_text(p.decimal), p.fractional,
          p.ew_places, p.ew_denom, source, event_id, ingested)
         for p in snapshot.prices
     ]  # fmt: skip

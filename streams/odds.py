@@ -11,7 +11,7 @@ from typing import Any
 from schemas.odds import OddsSnapshot, RunnerPrice
 from streams.market_board import MarketBoard
 from streams.race_market import instant
-from streams.sink import UpsertTable
+from streams.sink import UpsertTable, decimal_text
 
 ODDS_LATEST = UpsertTable(
     name="odds_latest",
@@ -46,7 +46,7 @@ def latest_rows(newest: Newest, board: MarketBoard) -> list[tuple[Any, ...]]:
         quote = board.races[race_id].quotes[book][horse]
         rows.append(
             (race_id, horse, book, snap.bookmaker,
-             None if price.decimal is None else str(price.decimal), price.fractional,
+             decimal_text(price.decimal), price.fractional,
              price.ew_places, price.ew_denom, snap.source.value, snap.source_time,
              snap.ingest_time, snap.event_id, quote.opening, quote.high, quote.low,
              quote.changes, instant(quote.last_change))

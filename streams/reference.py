@@ -6,7 +6,6 @@ transaction, and acked after the commit. Racecards and market states also feed t
 board (non-runners, the off, the status) and republish the races they change.
 """
 
-import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -206,7 +205,7 @@ def register_sink(
                     writes.extend(readout_rows(readout))
                 await sink.write(writes)
                 if feeds is not None and readout is not None:
-                    await asyncio.gather(*await feeds.publish(readout, {}))
+                    await feeds.publish_and_wait(readout)
                 for letter in rejects:
                     await send_dead_letter(dead_letter_topic, letter)
 

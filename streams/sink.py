@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from decimal import Decimal
 from types import TracebackType
 from typing import Any, Protocol, Self
 
@@ -89,6 +90,11 @@ class UpsertTable:
 
 
 Rows = Sequence[tuple[Any, ...]]
+
+
+def decimal_text(value: Decimal | None) -> str | None:
+    """A `decimals` column's value: the decimal as text."""
+    return None if value is None else str(value)
 
 
 async def upsert(pool: asyncpg.Pool, table: UpsertTable, rows: Rows) -> None:

@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import ValidationError
@@ -64,14 +65,12 @@ class HistoryReader:
         """The end of the log now: a replay runs to here, not to where the hub has read."""
         return await self._offsets("end")
 
-    async def _offsets(self, which: str) -> list[int]:
+    async def _offsets(self, which: Literal["beginning", "end"]) -> list[int]:
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap_servers, group_id=None)
         await consumer.start()
         try:
-            if which == "beginning":
-                found = await consumer.beginning_offsets(self.partitions)
-            else:
-                found = await consumer.end_offsets(self.partitions)
+            ask = consumer.beginning_offsets if which == "beginning" else consumer.end_offsets
+            found = await ask(self.partitions)
         finally:
             await consumer.stop()
         return [found[tp] for tp in self.partitions]
