@@ -30,6 +30,7 @@ from api.live.settings import LiveSettings
 from api.microcache import MicroCache
 from api.settings import ApiSettings
 from api.state import AppState, State
+from schemas.topics import odds_group
 
 
 def create_app(settings: ApiSettings, live_settings: LiveSettings | None = None) -> FastAPI:
@@ -39,7 +40,7 @@ def create_app(settings: ApiSettings, live_settings: LiveSettings | None = None)
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, State]]:
         fanout = LiveHub(settings.kafka_bootstrap_servers, live)
         health = KafkaHealth(
-            settings.kafka_bootstrap_servers, settings.streams_group_id, live_topics()
+            settings.kafka_bootstrap_servers, odds_group(settings.streams_group_id), live_topics()
         )
         async with open_pool(settings) as pool, fanout.running(), health.open():
             book_cache = MicroCache(settings.book_cache_s)

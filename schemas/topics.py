@@ -164,3 +164,8 @@ def topic_named(name: str) -> Topic:
         if topic.name == name:
             return topic
     raise KeyError(f"unknown topic {name!r}; known: {', '.join(t.name for t in ALL_TOPICS)}")
+
+
+def odds_group(streams_app_id: str) -> str:
+    """The Kafka group of the streams' odds pipeline (its offsets, mirrored for lag checks)."""
+    return f"{streams_app_id}.odds"

@@ -3,20 +3,9 @@
 from datetime import datetime
 from typing import Any
 
-from schemas.odds import OddsSnapshot
 from streams.market_board import Readout
-from streams.sink import UpsertTable, decimal_text
+from streams.sink import UpsertTable
 
-ODDS_HISTORY = UpsertTable(
-    name="odds_history",
-    columns=(
-        "race_id", "horse_id", "bookmaker_id", "source_time", "price_decimal", "price_fractional",
-        "ew_places", "ew_denom", "source", "event_id", "ingest_time",
-    ),
-    key=("race_id", "horse_id", "bookmaker_id", "source_time"),
-    version=(),
-    decimals=("price_decimal",),
-)  # fmt: skip
 RACE_ANALYTICS = UpsertTable(
     name="race_analytics",
     columns=(
@@ -56,16 +45,6 @@ BOOKMAKER_ANALYTICS = UpsertTable(
     key=("bookmaker_id",),
     version=("as_of", "prices"),
 )  # fmt: skip
-
-
-def history_rows(snapshot: OddsSnapshot) -> list[tuple[Any, ...]]:
-    race, book, source = snapshot.race_id, snapshot.bookmaker_id, snapshot.source.value
-    at, ingested, event_id = snapshot.source_time, snapshot.ingest_time, snapshot.event_id
-    return [
-        (race, p.horse_id, book, at, decimal_text(p.decimal), p.fractional,
-         p.ew_places, p.ew_denom, source, event_id, ingested)
-        for p in snapshot.prices
-    ]  # fmt: skip
 
 
 def _time(text: str | None) -> datetime | None:

@@ -3,7 +3,7 @@
 import faust
 from prometheus_client import start_http_server
 
-from streams import analytics, deadletters_sink, reference
+from streams import analytics, deadletters_sink, odds_pipeline, reference
 from streams.analytics import Send
 from streams.settings import StreamsSettings
 from streams.sink import SinkFactory, postgres_sinks
@@ -26,7 +26,7 @@ def create_app(
         consumer_auto_offset_reset="earliest",
         producer_enable_idempotence=True,
         producer_acks=-1,
-        # A batch changes thousands of changelog records: big producer batches keep that to a few
+        # A read-out is thousands of analytics records: big producer batches keep that to a few
         # requests per partition instead of one per 16 KB (the default) and a round trip each.
         producer_max_batch_size=512 * 1024,
         producer_linger=0.005,
@@ -35,8 +35,8 @@ def create_app(
         broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
     )
     sinks = sinks or postgres_sinks(settings.database_url)
-    feeds = analytics.create_feeds(app, settings, send or analytics.producer_send(app))
-    analytics.register(app, settings, feeds, sinks)
+    feeds = analytics.create_feeds(settings, send or analytics.producer_send(app))
+    odds_pipeline.register(app, settings, feeds, sinks)
     reference.register(app, settings, feeds, sinks)
     deadletters_sink.register(app, sinks)
     if settings.metrics_port is not None:

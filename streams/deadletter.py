@@ -13,7 +13,11 @@ log = logging.getLogger(__name__)
 
 def dead_letter_for(event: Any, reason: str, consumer: str) -> DeadLetter:
     """Describe a rejected Faust event (`event.message` carries topic, partition and offset)."""
-    message = event.message
+    return dead_letter(event.message, reason, consumer)
+
+
+def dead_letter(message: Any, reason: str, consumer: str) -> DeadLetter:
+    """Describe a rejected Kafka record (a Faust message or an aiokafka `ConsumerRecord`)."""
     key = message.key.decode("utf-8", "replace") if isinstance(message.key, bytes) else None
     value = message.value
     text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)

@@ -1,29 +1,27 @@
 """Every race's market and every bookmaker's coverage, updated per event, read out per batch.
 
-The Faust agents feed events in and persist `RaceMarket`s to the changelog table; this class is
-pure (no I/O), so the golden test can replay a day through exactly the code the worker runs.
+The odds pipeline and the reference agents feed events in and store each changed race's header
+with their rows; this class is pure (no I/O), so the golden test can replay a day through
+exactly the code the worker runs.
 
 State changes on every event; analytics are computed at most once per race per `interval`
 (wall clock) when the caller passes one: at thousands of events per second recomputing a race's
 whole market per event would cost more than everything else together. Races changed since their
 last analytics stay pending until due (a timer reads them out when events stop), and every race
-recovered from the changelog starts pending, so the analytics always converge on the state.
+restored from PostgreSQL starts pending, so the analytics always converge on the state.
 """
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from schemas.market import MarketState
-from schemas.odds import OddsSnapshot
 from schemas.racecards import Racecard
 from streams import market_maths as mm
+from streams.odds_decode import OddsIn
 from streams.race_analytics import AnalyticsParams, race_analytics
-from streams.race_market import US, RaceMarket, Version, instant, micros
-
-Loader = Callable[[str], RaceMarket | None]
+from streams.race_market import US, Applied, RaceMarket, Version, instant, micros
 
 
 @dataclass
@@ -32,19 +30,16 @@ class Readout:
 
     races: list[dict[str, Any]]
     bookmakers: list[dict[str, Any]]
-    changed: list[str] = field(default_factory=list)  # races to persist to the changelog
-    changed_books: list[tuple[str, str]] = field(default_factory=list)  # (race, book) to persist
+    changed: list[str] = field(default_factory=list)  # races whose header to store
 
 
 class MarketBoard:
-    def __init__(self, params: AnalyticsParams, load: Loader | None = None) -> None:
+    def __init__(self, params: AnalyticsParams) -> None:
         self.params = params
         self.races: dict[str, RaceMarket] = {}
         self.bookmaker_names: dict[str, str] = {}
         self.now = 0  # newest source_time seen anywhere (event time)
-        self.loader = load
         self.changed: set[str] = set()  # races changed since the last read-out
-        self.changed_books: set[tuple[str, str]] = set()  # their (race, book)s that changed
         self.dirty_races: dict[str, None] = {}  # races whose analytics are pending
         self.dirty_books: set[str] = set()
         self.analysed_at: dict[str, float] = {}  # race -> clock of its last analytics
@@ -54,37 +49,40 @@ class MarketBoard:
     def race(self, race_id: str) -> RaceMarket:
         race = self.races.get(race_id)
         if race is None:
-            race = (self.loader(race_id) if self.loader else None) or RaceMarket(race_id)
-            self.races[race_id] = race
+            race = self.races[race_id] = RaceMarket(race_id)
         return race
 
     # -- events -----------------------------------------------------------------------------
 
-    def apply_odds(self, snapshot: OddsSnapshot) -> int:
-        """Apply one snapshot; returns the prices applied (0 = duplicate or out of date).
-
-        Even a stale snapshot marks its race and quotes dirty: after a crash the changelog can
-        be ahead of the committed offsets, and the replayed events must still rewrite their rows.
-        """
+    def apply_odds(self, snapshot: OddsIn) -> Applied:
+        """Apply one snapshot; returns the prices applied (none: a duplicate or out of date)."""
         race = self.race(snapshot.race_id)
         applied = race.apply_odds(snapshot, self.params.keep_us, self.params.rate_window_us)
-        self.changed.add(snapshot.race_id)
-        self.changed_books.add((snapshot.race_id, snapshot.bookmaker_id))
-        self.dirty_races[snapshot.race_id] = None
-        self.dirty_books.add(snapshot.bookmaker_id)
-        self.bookmaker_names.setdefault(snapshot.bookmaker_id, snapshot.bookmaker)
-        self.now = max(self.now, race.latest)
+        if applied:
+            self.changed.add(snapshot.race_id)
+            self.dirty_races[snapshot.race_id] = None
+            self.dirty_books.add(snapshot.bookmaker_id)
+            self.bookmaker_names.setdefault(snapshot.bookmaker_id, snapshot.bookmaker)
+            self.now = max(self.now, race.latest)
         return applied
 
     def adopt(self, race: RaceMarket) -> None:
-        """Take a race recovered from the changelog table; its analytics are rewritten (they may
-        lag the state if the worker died between the two)."""
+        """Take a race restored from PostgreSQL; its analytics are rewritten (they may lag the
+        state: a read-out can be deferred past the batch that changed it)."""
         self.races[race.race_id] = race
         self.now = max(self.now, race.latest)
         self.dirty_races[race.race_id] = None
         for book, name in race.book_names.items():
             self.bookmaker_names.setdefault(book, name)
             self.dirty_books.add(book)
+
+    def forget(self, race_ids: list[str]) -> None:
+        """Drop races (their partition moved to another worker)."""
+        for race_id in race_ids:
+            del self.races[race_id]
+            self.changed.discard(race_id)
+            self.dirty_races.pop(race_id, None)
+            self.analysed_at.pop(race_id, None)
 
     def apply_card(self, card: Racecard) -> bool:
         race = self.race(card.race_id)
@@ -143,10 +141,9 @@ class MarketBoard:
             self.dirty_books.clear()
             if clock is not None:
                 self.books_analysed_at = clock
-        changed, changed_books = sorted(self.changed), sorted(self.changed_books)
+        changed = sorted(self.changed)
         self.changed.clear()
-        self.changed_books.clear()
-        return Readout(races, bookmakers, changed, changed_books)
+        return Readout(races, bookmakers, changed)
 
     def bookmaker_analytics(self, bookmaker_id: str) -> dict[str, Any]:
         """Coverage and freshness of one bookmaker over every race held, derived from the races

@@ -1,54 +1,70 @@
-"""Latest prices: the newest price per (race, runner, bookmaker) and its story, as rows of
-`odds_latest`.
+"""The price tables: every applied price in `odds_history`, and the newest price per (race,
+runner, bookmaker) with its story in `odds_latest`.
 
-Written by the `market-analytics` agent (streams/analytics.py) in the same transaction as the
-price history and analytics, one row per quote a batch touched; the upsert's version guard keeps
-the newest price whatever the order in which duplicates and replays arrive.
+Written by the odds pipeline (streams/odds_pipeline.py) in the same transaction as the analytics,
+the race headers and the consumed offsets. The board applies each price at most once, so history
+rows are normally new and are COPYed straight into the table; the sink falls back to an
+insert-if-new when one is not (a duplicate published twice with different event ids).
 """
 
 from typing import Any
 
-from schemas.odds import OddsSnapshot, RunnerPrice
-from streams.market_board import MarketBoard
-from streams.race_market import instant
-from streams.sink import UpsertTable, decimal_text
+import orjson
 
+from streams.odds_decode import OddsIn, PriceIn
+from streams.race_market import Applied, Quote, micros
+from streams.sink import UpsertTable
+
+ODDS_HISTORY = UpsertTable(
+    name="odds_history",
+    columns=(
+        "race_id", "horse_id", "bookmaker_id", "source_time", "price_decimal", "price_fractional",
+        "ew_places", "ew_denom", "source", "event_id", "ingest_time",
+    ),
+    key=("race_id", "horse_id", "bookmaker_id", "source_time"),
+    version=(),
+    decimals=("price_decimal",),
+    append=True,
+)  # fmt: skip
 ODDS_LATEST = UpsertTable(
     name="odds_latest",
     columns=(
         "race_id", "horse_id", "bookmaker_id", "bookmaker", "price_decimal", "price_fractional",
         "ew_places", "ew_denom", "source", "source_time", "ingest_time", "event_id", "opening",
-        "high", "low", "changes", "last_change",
+        "high", "low", "changes", "last_change", "window_changes",
     ),
     key=("race_id", "horse_id", "bookmaker_id"),
     version=("source_time", "event_id"),
     decimals=("price_decimal", "opening", "high", "low"),
 )  # fmt: skip
 
-Newest = dict[tuple[str, str, str], tuple[OddsSnapshot, RunnerPrice]]
 
+class PriceRows:
+    """One batch's price rows: a history row per applied price, a latest row per quote."""
 
-def keep_newest(newest: Newest, snapshot: OddsSnapshot) -> None:
-    """Remember the snapshot's prices that are the newest seen for their quote in this batch."""
-    version = (snapshot.source_time, snapshot.event_id)
-    for price in snapshot.prices:
-        key = (snapshot.race_id, price.horse_id, snapshot.bookmaker_id)
-        held = newest.get(key)
-        if held is None or (held[0].source_time, held[0].event_id) < version:
-            newest[key] = (snapshot, price)
+    def __init__(self) -> None:
+        self.history: list[tuple[Any, ...]] = []
+        self._newest: dict[tuple[str, str, str], tuple[OddsIn, PriceIn, Quote, int]] = {}
 
+    def add(self, snapshot: OddsIn, applied: Applied) -> None:
+        race, book, source = snapshot.race_id, snapshot.bookmaker_id, snapshot.source
+        # Times as microseconds: cheap to encode (streams/pg_codecs.py).
+        at, ingested, event_id = snapshot.source_us, micros(snapshot.ingest_time), snapshot.event_id
+        newest = self._newest
+        for price, quote in applied:
+            horse = price.horse_id
+            self.history.append(
+                (race, horse, book, at, price.decimal, price.fractional, price.ew_places,
+                 price.ew_denom, source, event_id, ingested)
+            )  # fmt: skip
+            newest[race, horse, book] = (snapshot, price, quote, ingested)  # newer than before
 
-def latest_rows(newest: Newest, board: MarketBoard) -> list[tuple[Any, ...]]:
-    """One row per quote: its newest price in the batch and its story on the board, which holds
-    every event applied so far (a replayed, older price is refused by the version guard)."""
-    rows = []
-    for (race_id, horse, book), (snap, price) in newest.items():
-        quote = board.races[race_id].quotes[book][horse]
-        rows.append(
-            (race_id, horse, book, snap.bookmaker,
-             decimal_text(price.decimal), price.fractional,
-             price.ew_places, price.ew_denom, snap.source.value, snap.source_time,
-             snap.ingest_time, snap.event_id, quote.opening, quote.high, quote.low,
-             quote.changes, instant(quote.last_change))
-        )  # fmt: skip
-    return rows
+    def latest(self) -> list[tuple[Any, ...]]:
+        """The quotes' rows as they stand now (after the whole batch)."""
+        return [
+            (race, horse, book, snap.bookmaker, price.decimal, price.fractional,
+             price.ew_places, price.ew_denom, snap.source, snap.source_us, ingested,
+             snap.event_id, quote.opening, quote.high, quote.low, quote.changes,
+             quote.last_change, orjson.dumps(quote.history).decode())
+            for (race, horse, book), (snap, price, quote, ingested) in self._newest.items()
+        ]  # fmt: skip

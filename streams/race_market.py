@@ -1,9 +1,9 @@
 """One race's whole market: every runner x bookmaker quote, plus the card facts analytics need.
 
-This is the value of the `race-markets` Faust table (one entry per race, so the changelog carries
-one record per race per batch rather than one per price). Updates are idempotent: a price whose
-(source_time, event_id) is not newer than the one already applied for that runner x bookmaker is
-ignored, so duplicates and out-of-order events leave the state unchanged.
+Updates are idempotent: a price whose (source_time, event_id) is not newer than the one already
+applied for that runner x bookmaker is ignored, so duplicates and out-of-order events leave the
+state unchanged. The state is stored in PostgreSQL with the rows it produced (the race header in
+`market_races`, each quote in its `odds_latest` row) and restored from there after a restart.
 
 Times are integer microseconds since the Unix epoch (exact, cheap to compare and serialise).
 """
@@ -13,9 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
-
-from schemas.odds import OddsSnapshot
+from streams.odds_decode import OddsIn, PriceIn
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 US = 1_000_000
@@ -46,33 +44,13 @@ class Quote:
     last_change: int  # when the price last changed (or opened)
     version: Version
     history: list[tuple[int, float]] = field(default_factory=list)  # (time, price) changes
-    # Derived, never persisted: the price as a float and the analytics view (reset on change).
+    # Derived: the price as a float (changes are compared as numbers, so "2.75" restored from
+    # PostgreSQL as "2.7500" is no change) and the analytics view (reset on change).
     price: float | None = field(default=None, compare=False)
     view: dict[str, Any] | None = field(default=None, compare=False)
-    packed: list[Any] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         self.price = None if self.text is None else float(self.text)
-
-    def dump(self) -> list[Any]:
-        if self.packed is None:
-            self.packed = self._pack()
-        return self.packed
-
-    def _pack(self) -> list[Any]:
-        return [
-            self.text, self.fractional, self.ew_places, self.ew_denom, self.opening, self.high,
-            self.low, self.changes, self.last_change, list(self.version), self.history,
-        ]  # fmt: skip
-
-    @classmethod
-    def load(cls, data: list[Any]) -> "Quote":
-        text, fractional, places, denom, opening, high, low, changes, last_change = data[:9]
-        version = data[9]
-        return cls(
-            text, fractional, places, denom, opening, high, low, changes, last_change,
-            (version[0], version[1]), [(t, p) for t, p in data[10]],
-        )  # fmt: skip
 
 
 def _higher(a: str | None, b: str | None) -> str | None:
@@ -85,6 +63,9 @@ def _lower(a: str | None, b: str | None) -> str | None:
     if a is None or b is None:
         return a or b
     return a if float(a) <= float(b) else b
+
+
+Applied = list[tuple[PriceIn, Quote]]  # the prices an event changed and their quotes
 
 
 @dataclass(slots=True)
@@ -107,52 +88,52 @@ class RaceMarket:
 
     # -- updates ----------------------------------------------------------------------------
 
-    def apply_odds(self, snapshot: OddsSnapshot, keep_us: int, rate_window_us: int) -> int:
-        """Apply the prices newer than what this race holds; returns how many were applied."""
-        version: Version = (micros(snapshot.source_time), snapshot.event_id)
-        at = version[0]
+    def apply_odds(self, snapshot: OddsIn, keep_us: int, rate_window_us: int) -> Applied:
+        """Apply the prices newer than what this race holds; returns them with their quotes."""
+        at = snapshot.source_us
+        version: Version = (at, snapshot.event_id)
         book = self.quotes.setdefault(snapshot.bookmaker_id, {})
-        applied = 0
+        applied: Applied = []
         for price in snapshot.prices:
-            text = None if price.decimal is None else str(price.decimal)
+            text = price.decimal
             quote = book.get(price.horse_id)
             if quote is None:
-                book[price.horse_id] = Quote(
+                quote = book[price.horse_id] = Quote(
                     text, price.fractional, price.ew_places, price.ew_denom, text, text, text,
                     0, at, version, [] if text is None else [(at, float(text))],
                 )  # fmt: skip
-                applied += 1
+                applied.append((price, quote))
                 continue
             if quote.version >= version:
                 continue
-            applied += 1
-            quote.view = quote.packed = None
+            applied.append((price, quote))
+            quote.view = None
             quote.version = version
             quote.fractional, quote.ew_places, quote.ew_denom = (
                 price.fractional, price.ew_places, price.ew_denom,
             )  # fmt: skip
-            if text != quote.text:
-                quote.text = text
-                quote.price = None if text is None else float(text)
+            value = None if text is None else float(text)
+            if value != quote.price:
+                quote.text, quote.price = text, value
                 quote.changes += 1
                 quote.last_change = at
                 quote.high = _higher(quote.high, text)
                 quote.low = _lower(quote.low, text)
                 if quote.opening is None:
                     quote.opening = text
-                if text is not None:
-                    quote.history.append((at, float(text)))
+                if value is not None:
+                    quote.history.append((at, value))
                     _trim(quote.history, at - keep_us)
         if applied:
             self.book_names[snapshot.bookmaker_id] = snapshot.bookmaker
             self.book_updates[snapshot.bookmaker_id] = max(
                 self.book_updates.get(snapshot.bookmaker_id, 0), at
             )
-            self.book_applied[snapshot.bookmaker_id] = (
-                self.book_applied.get(snapshot.bookmaker_id, 0) + applied
-            )
+            self.book_applied[snapshot.bookmaker_id] = self.book_applied.get(
+                snapshot.bookmaker_id, 0
+            ) + len(applied)
             self.latest = max(self.latest, at)
-            self.source = snapshot.source.value
+            self.source = snapshot.source
             bisect.insort(self.updates, at)
             stale = bisect.bisect_left(self.updates, self.latest - rate_window_us)
             if stale:
@@ -181,12 +162,11 @@ class RaceMarket:
         return True
 
     # -- persistence ------------------------------------------------------------------------
-    # The changelog holds one header record per race and one record per (race, bookmaker), so a
-    # batch persists only the books it touched instead of every quote of every race it touched.
+    # The header (everything but the quotes) is one `market_races` row; each quote is restored
+    # from its `odds_latest` row (streams/market_store.py).
 
     def dump_header(self) -> dict[str, Any]:
         return {
-            "race_id": self.race_id,
             "updates": self.updates,
             "revision": self.revision,
             "latest": self.latest,
@@ -197,54 +177,33 @@ class RaceMarket:
             "off_dt": self.off_dt,
             "runners": self.runners,
             "non_runners": sorted(self.non_runners),
+            "books": {
+                book: [name, self.book_updates.get(book), self.book_applied.get(book)]
+                for book, name in self.book_names.items()
+            },
         }
 
-    def dump_book(self, book: str) -> dict[str, Any]:
-        return {
-            "race_id": self.race_id,
-            "bookmaker_id": book,
-            "name": self.book_names.get(book),
-            "updated": self.book_updates.get(book),
-            "applied": self.book_applied.get(book),
-            "quotes": {h: q.dump() for h, q in self.quotes[book].items()},
-        }
-
-    def dump(self) -> bytes:
-        """The whole race in one document (header and every book)."""
-        return orjson.dumps(
-            {"header": self.dump_header(), "books": [self.dump_book(b) for b in self.quotes]}
-        )
-
     @classmethod
-    def load(cls, payload: bytes) -> "RaceMarket":
-        data = orjson.loads(payload)
-        return cls.load_parts(data["header"]["race_id"], data["header"], data["books"])
-
-    @classmethod
-    def load_parts(
-        cls, race_id: str, header: dict[str, Any] | None, books: list[dict[str, Any]]
+    def restore(
+        cls, race_id: str, header: dict[str, Any], quotes: dict[str, dict[str, Quote]]
     ) -> "RaceMarket":
-        race = cls(race_id)
-        if header is not None:
-            race.updates = header["updates"]
-            race.revision = header["revision"]
-            race.latest = header["latest"]
-            race.source = header["source"]
-            race.status = header["status"]
-            race.status_version = (header["status_version"][0], header["status_version"][1])
-            race.card_version = (header["card_version"][0], header["card_version"][1])
-            race.off_dt = header["off_dt"]
-            race.runners = header["runners"]
-            race.non_runners = set(header["non_runners"])
-        for book in books:
-            book_id = book["bookmaker_id"]
-            race.quotes[book_id] = {h: Quote.load(q) for h, q in book["quotes"].items()}
-            for attribute, key in (
-                (race.book_names, "name"), (race.book_updates, "updated"),
-                (race.book_applied, "applied"),
-            ):  # fmt: skip
-                if book[key] is not None:
-                    attribute[book_id] = book[key]
+        race = cls(race_id, quotes)
+        race.updates = header["updates"]
+        race.revision = header["revision"]
+        race.latest = header["latest"]
+        race.source = header["source"]
+        race.status = header["status"]
+        race.status_version = (header["status_version"][0], header["status_version"][1])
+        race.card_version = (header["card_version"][0], header["card_version"][1])
+        race.off_dt = header["off_dt"]
+        race.runners = header["runners"]
+        race.non_runners = set(header["non_runners"])
+        for book, (name, updated, applied) in header["books"].items():
+            race.book_names[book] = name
+            if updated is not None:
+                race.book_updates[book] = updated
+            if applied is not None:
+                race.book_applied[book] = applied
         return race
 
 

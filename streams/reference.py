@@ -3,10 +3,10 @@
 Each topic gets one agent built by `register_sink`: a batch of events is validated (rejects go to
 the dead-letter topic with the reason), turned into rows by a pure function, written in one
 transaction, and acked after the commit. Racecards and market states also feed the analytics
-board (non-runners, the off, the status) and republish the races they change.
+board (non-runners, the off, the status), and are acked only once the odds pipeline has stored
+the races they changed (their analytics follow from there).
 """
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -29,7 +29,6 @@ from schemas.topics import (
     Topic,
 )
 from streams.analytics import MarketFeeds
-from streams.analytics_rows import readout_rows
 from streams.deadletter import dead_letter_for, send_dead_letter
 from streams.metrics import EVENTS_CONSUMED
 from streams.returns import each_way_terms, runner_returns, sp_ranks
@@ -189,23 +188,16 @@ def register_sink(
                 for event in events:
                     try:
                         item = model.model_validate_json(event.value)
-                    except ValidationError as error:
+                    except (ValidationError, OverflowError) as error:  # overflow: UTC conversion
                         reason = f"invalid {model.__name__}: {error}"
                         rejects.append(dead_letter_for(event, reason, consumer))
                         continue
                     writes.extend(rows(item))
                     if feeds is not None and feed is not None:
                         feed(feeds, item)
-                readout = None
-                if feeds is not None:
-                    readout = feeds.board.readout(
-                        time.monotonic(), settings.analytics_interval_s, settings.analytics_share
-                    )
-                if readout is not None:
-                    writes.extend(readout_rows(readout))
                 await sink.write(writes)
-                if feeds is not None and readout is not None:
-                    await feeds.publish_and_wait(readout)
+                if feeds is not None:
+                    await feeds.stored()  # the races it changed, stored with their offsets
                 for letter in rejects:
                     await send_dead_letter(dead_letter_topic, letter)
 

@@ -18,8 +18,8 @@ class StreamsSettings(ConnectionSettings):
     app_id: str = Field(default="darkhorses-streams", description="Faust app id / consumer group.")
     store: str = Field(
         default="memory://",
-        description="Table store. Only memory:// is supported: the market table is rebuilt from "
-        "its changelog at start-up.",
+        description="Faust's table store. The streams keep no Faust table: the odds pipeline's "
+        "state is in PostgreSQL, written with its rows (streams/market_store.py).",
     )
     data_dir: Path = Field(
         default=Path(".cache/faust"), description="Faust's working files, one folder per app id."
@@ -37,7 +37,9 @@ class StreamsSettings(ConnectionSettings):
         "events flood in, races wait longer than the interval for fresh analytics rather than "
         "the stream falling behind.",
     )
-    batch_events: int = Field(default=2000, ge=1, description="Most events per agent batch.")
+    batch_events: int = Field(
+        default=2000, ge=1, description="Most events per batch (odds pipeline and agents)."
+    )
     session_timeout_s: float = Field(
         default=60.0,
         ge=6,

@@ -18,10 +18,10 @@ from producers.simulate import topic_for
 from producers.simulator import MarketSimulator, SimEvent
 from schemas.base import Event
 from schemas.market import MarketState
-from schemas.odds import OddsSnapshot
 from schemas.racecards import Racecard
 from schemas.topics import MARKET_STATE, ODDS_LIVE, RACECARDS
 from streams.market_board import MarketBoard
+from streams.odds_decode import decode_odds
 from streams.race_analytics import AnalyticsParams
 
 RESOURCES = Path(__file__).parent / "resources"
@@ -83,7 +83,7 @@ def replay(records: Iterable[Record], board: MarketBoard | None = None) -> Marke
     board = board or MarketBoard(AnalyticsParams())
     for record in records:
         if record.topic == ODDS_LIVE.name:
-            board.apply_odds(OddsSnapshot.model_validate_json(record.value))
+            board.apply_odds(decode_odds(record.value))
         elif record.topic == RACECARDS.name:
             board.apply_card(Racecard.model_validate_json(record.value))
         elif record.topic == MARKET_STATE.name:

@@ -1,19 +1,30 @@
-"""The Faust agents in `test_context()`: rows, table and analytics, with an in-memory sink."""
+"""The odds pipeline's batches and the Faust agents in `test_context()`: rows, race headers,
+offsets and analytics, with an in-memory sink and producer."""
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Sequence
+from datetime import timedelta
 from types import TracebackType
 from typing import Any, Self
+from unittest.mock import ANY
 
+import faust
+import orjson
 import pytest
+from aiokafka import TopicPartition
+from aiokafka.structs import ConsumerRecord
 
+from schemas.base import encode
+from schemas.deadletter import DeadLetter
 from schemas.odds import OddsSnapshot
-from schemas.topics import ANALYTICS_RACES
-from streams.app import create_app
-from streams.metrics import DEAD_LETTERS
+from schemas.topics import ANALYTICS_RACES, ODDS_LIVE
+from streams import reference
+from streams.analytics import CONSUMER, MarketFeeds, create_feeds
+from streams.odds_pipeline import Batch, OddsPipeline
+from streams.race_market import micros
 from streams.settings import StreamsSettings
 from streams.sink import Rows, UpsertTable
-from tests.unit.streams.test_race_market import card, snap
+from tests.unit.streams.test_race_market import T0, card, snapshot
 
 
 class MemorySink:
@@ -32,6 +43,9 @@ class MemorySink:
 
     async def write(self, batches: Sequence[tuple[UpsertTable, Rows]]) -> None:
         self.batches.append({table.name: list(rows) for table, rows in batches})
+
+    async def fetch(self, query: str, *args: Any) -> list[tuple[Any, ...]]:
+        return []  # nothing stored before the test
 
     def rows(self, table: str) -> list[tuple[Any, ...]]:
         return [row for batch in self.batches for row in batch.get(table, [])]
@@ -69,12 +83,33 @@ def kafka() -> MemoryKafka:
     return MemoryKafka()
 
 
+SETTINGS = StreamsSettings(
+    app_id="unit-agents", store="memory://", flush_interval_s=0.01, analytics_interval_s=0
+)
+
+
 @pytest.fixture
-async def app(sink: MemorySink, kafka: MemoryKafka) -> AsyncIterator[Any]:
-    settings = StreamsSettings(
-        app_id="unit-agents", store="memory://", flush_interval_s=0.01, analytics_interval_s=0
-    )
-    app = create_app(settings, sinks=lambda: sink, send=kafka.send)
+def feeds(kafka: MemoryKafka) -> MarketFeeds:
+    return create_feeds(SETTINGS, kafka.send)
+
+
+@pytest.fixture
+def letters() -> list[DeadLetter]:
+    return []
+
+
+@pytest.fixture
+def pipeline(feeds: MarketFeeds, sink: MemorySink, letters: list[DeadLetter]) -> OddsPipeline:
+    async def park(letter: DeadLetter) -> None:
+        letters.append(letter)
+
+    return OddsPipeline(SETTINGS, feeds, sink, park)
+
+
+@pytest.fixture
+async def app(feeds: MarketFeeds, sink: MemorySink) -> AsyncIterator[Any]:
+    app = faust.App(SETTINGS.app_id, store="memory://", web_enabled=False)
+    reference.register(app, SETTINGS, feeds, lambda: sink)
     yield app
     # A stream's first iteration builds the app's Kafka consumer, whose thread owns an event
     # loop; test_context never starts that thread, so nothing else would ever close the loop.
@@ -85,55 +120,83 @@ async def app(sink: MemorySink, kafka: MemoryKafka) -> AsyncIterator[Any]:
         await kafka_producer.stop()
 
 
-def dead_letters_counted() -> float:
-    """Dead letters counted under any topic label (test channels have their own topic names)."""
-    (metric,) = DEAD_LETTERS.collect()
-    return sum(s.value for s in metric.samples if s.name.endswith("_total"))
+def records(*values: bytes, partition: int = 0, first: int = 0) -> Batch:
+    tp = TopicPartition(ODDS_LIVE.name, partition)
+    return {
+        tp: [
+            ConsumerRecord(tp.topic, partition, first + i, 0, 0, b"rac_1", v, None, 5, len(v), [])
+            for i, v in enumerate(values)
+        ]
+    }
 
 
 def payload(event: OddsSnapshot) -> bytes:
-    return event.model_dump_json().encode()
+    return encode(event)
 
 
-async def test_market_analytics_agent_writes_prices_history_and_analytics(
-    app: Any, sink: MemorySink, kafka: MemoryKafka
+async def test_a_batch_writes_prices_history_analytics_headers_and_offsets_in_one_go(
+    pipeline: OddsPipeline, sink: MemorySink, kafka: MemoryKafka
 ) -> None:
-    agent = agent_named(app, "market-analytics")
-    async with agent.test_context() as test_agent:
-        await test_agent.put(payload(snap("bet365", 0, {"h1": "3.0", "h2": "2.5"})), key=b"rac_1")
-        await test_agent.put(payload(snap("bet365", 5, {"h1": "3.5"})), key=b"rac_1")
-        await test_agent.put(payload(snap("bet365", 5, {"h1": "3.5"})), key=b"rac_1")  # dup
-    assert len(sink.rows("odds_history")) == 4  # the duplicate's row is deduplicated by key
-    latest = {(r[1], r[9].minute): r[4] for r in sink.rows("odds_latest")}
-    assert str(latest[("h1", 5)]) == "3.5"
-    quotes = {r[1]: r for r in sink.rows("odds_latest")}  # each quote's story beside its price
-    assert (str(quotes["h1"][12]), str(quotes["h1"][13]), quotes["h1"][15]) == ("3.0", "3.5", 1)
-    races = sink.rows("race_analytics")
-    assert races[-1][0] == "rac_1"
-    assert races[-1][1] == 2  # two applied snapshots: the duplicate did not bump the revision
-    table = next(t for t in app.tables.values() if t.name == "race-markets")
-    # The changelog holds the race's header and one record per bookmaker it changed.
-    assert {b"rac_1", b"rac_1\x1fbet365"} <= set(table.data)
-    assert set(kafka.keys("race-markets-changelog")) == {b"rac_1", b"rac_1\x1fbet365"}
+    first = payload(snapshot("bet365", 0, {"h1": "3.0", "h2": "2.5"}))
+    second = payload(snapshot("bet365", 5, {"h1": "3.5"}))
+    await pipeline.handle(records(first, second, second, first, first=40))  # two duplicates
+    await pipeline.drain()
+    (batch,) = sink.batches
+    assert len(batch["odds_history"]) == 3  # each applied price once, no duplicate
+    latest = {r[1]: r for r in batch["odds_latest"]}  # each quote's newest price and story
+    assert (latest["h1"][4], latest["h1"][9]) == ("3.5", micros(T0 + timedelta(minutes=5)))
+    assert latest["h1"][12:16] == ("3.0", "3.5", "3.0", 1)
+    assert orjson.loads(latest["h1"][17])[-1][1] == 3.5  # its recent changes, for a restore
+    ((race_id, revision, header),) = batch["market_races"]
+    assert (race_id, revision) == ("rac_1", 2)  # the duplicates did not bump the revision
+    assert orjson.loads(header)["books"]["bet365"] == ["Bet365", ANY, 3]
+    assert batch["stream_offsets"] == [("unit-agents.odds", ODDS_LIVE.name, 0, 44)]
+    assert batch["race_analytics"][-1][:2] == ("rac_1", 2)
     assert set(kafka.keys(ANALYTICS_RACES.name)) == {b"rac_1"}
 
 
-async def test_invalid_odds_are_dead_lettered_and_counted(app: Any, sink: MemorySink) -> None:
-    before = dead_letters_counted()
-    agent = agent_named(app, "market-analytics")
-    async with agent.test_context() as test_agent:
-        await test_agent.put(b'{"race_id": "rac_1", "prices": []}', key=b"rac_1")
-        await test_agent.put(payload(snap("coral", 0, {"h1": "4.0"})), key=b"rac_1")
-    assert dead_letters_counted() == before + 1
+async def test_a_batch_of_duplicates_only_moves_the_offsets(
+    pipeline: OddsPipeline, sink: MemorySink
+) -> None:
+    event = payload(snapshot("bet365", 0, {"h1": "3.0"}))
+    await pipeline.handle(records(event))
+    await pipeline.handle(records(event, first=1))
+    await pipeline.drain()
+    assert [len(b["odds_history"]) for b in sink.batches] == [1, 0]
+    assert sink.batches[1]["stream_offsets"] == [("unit-agents.odds", ODDS_LIVE.name, 0, 2)]
+
+
+async def test_invalid_odds_are_dead_lettered_before_their_offsets_move(
+    pipeline: OddsPipeline, sink: MemorySink, letters: list[DeadLetter]
+) -> None:
+    bad = b'{"race_id": "rac_1", "prices": []}'
+    await pipeline.handle(records(bad, payload(snapshot("coral", 0, {"h1": "4.0"})), first=7))
+    await pipeline.drain()
+    (letter,) = letters
+    assert (letter.topic, letter.offset, letter.consumer) == (ODDS_LIVE.name, 7, CONSUMER)
+    assert "invalid OddsSnapshot" in letter.reason
     assert [r[2] for r in sink.rows("odds_latest")] == ["coral"]
+    assert sink.rows("stream_offsets")[-1][3] == 9
 
 
 async def test_racecard_agent_writes_reference_rows_and_updates_the_race(
-    app: Any, sink: MemorySink
+    app: Any, sink: MemorySink, pipeline: OddsPipeline
 ) -> None:
+    async def idle_pipeline() -> None:  # stores the headers the agent waits for
+        while True:
+            await pipeline.handle({})
+            await asyncio.sleep(0.01)
+
+    running = asyncio.create_task(idle_pipeline())
     agent = agent_named(app, "racecards-sink")
-    async with agent.test_context() as test_agent:
-        await test_agent.put(card({"h2"}).model_dump_json().encode(), key=b"rac_1")
+    try:
+        async with agent.test_context() as test_agent:
+            await test_agent.put(card({"h2"}).model_dump_json().encode(), key=b"rac_1")
+            async with asyncio.timeout(10):
+                while not sink.rows("market_races"):  # noqa: ASYNC110  # a plain sink, no event
+                    await asyncio.sleep(0.01)
+    finally:
+        running.cancel()
     (race,) = sink.rows("races")
     assert (race[0], race[1], race[3]) == ("rac_1", "crs_1", "GB")
     runners = {r[1]: r for r in sink.rows("runners")}
@@ -143,3 +206,5 @@ async def test_racecard_agent_writes_reference_rows_and_updates_the_race(
     assert analytics[0] == "rac_1"
     non_runners = {r[1]: r[4] for r in sink.rows("runner_analytics")}
     assert non_runners == {"h1": False, "h2": True, "h3": False}
+    ((_, _, header),) = sink.rows("market_races")  # the card, stored for a restore
+    assert orjson.loads(header)["non_runners"] == ["h2"]

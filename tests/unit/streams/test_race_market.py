@@ -1,21 +1,25 @@
 """Race state and analytics: every statistic by example; idempotency by property."""
 
+import copy
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import msgspec
 import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemas.analytics import BookmakerAnalytics, RaceAnalytics
-from schemas.base import EventSource
+from schemas.base import EventSource, encode
 from schemas.market import MarketState, MarketStatus
 from schemas.odds import OddsSnapshot, RunnerPrice
 from schemas.racecards import Racecard, Runner
 from streams.market_board import MarketBoard
 from streams.market_maths import MoveThresholds
+from streams.market_store import restore_races
+from streams.odds_decode import OddsIn, decode_odds
 from streams.race_analytics import AnalyticsParams
 from streams.race_market import RaceMarket
 
@@ -24,6 +28,13 @@ BOOKS = {"bet365": "Bet365", "coral": "Coral", "betfred": "Betfred", "unibet": "
 
 
 def snap(
+    book: str, minute: float, prices: dict[str, str | None], event_id: str | None = None
+) -> OddsIn:
+    """An odds event as the worker decodes it from Kafka."""
+    return decode_odds(encode(snapshot(book, minute, prices, event_id)))
+
+
+def snapshot(
     book: str, minute: float, prices: dict[str, str | None], event_id: str | None = None
 ) -> OddsSnapshot:
     return OddsSnapshot(
@@ -179,35 +190,46 @@ def test_bookmaker_coverage_rate_and_staleness() -> None:
     assert out["coral"]["last_update"] == (T0 + timedelta(minutes=10)).isoformat()
 
 
-def test_race_state_round_trips_through_the_changelog_encoding() -> None:
+def stored_quotes(race: RaceMarket) -> list[tuple[Any, ...]]:
+    """The race's quotes as `QUOTES_SQL` reads them back from `odds_latest`."""
+    return [
+        (race.race_id, book, horse, q.text, q.fractional, q.ew_places, q.ew_denom, q.opening,
+         q.high, q.low, q.changes, q.last_change, q.version[0], q.version[1],
+         orjson.dumps(q.history).decode())
+        for book, horses in race.quotes.items()
+        for horse, q in horses.items()
+    ]  # fmt: skip
+
+
+def test_race_state_is_restored_from_its_header_and_latest_rows() -> None:
     b = board()
     b.apply_card(card(non_runners={"h2"}))
     b.apply_odds(snap("bet365", 0, {"h1": "5.0", "h2": "3.0", "h3": None}))
-    b.apply_odds(snap("bet365", 9, {"h1": "4.0"}))
-    race = b.races["rac_1"]
-    assert RaceMarket.load(race.dump()) == race
-
-
-def test_race_state_round_trips_through_its_header_and_bookmaker_records() -> None:
-    """The changelog form: one header record per race, one record per bookmaker."""
-    b = board()
-    b.apply_card(card(non_runners={"h2"}))
-    b.apply_odds(snap("bet365", 0, {"h1": "5.0", "h2": "3.0"}))
     b.apply_odds(snap("coral", 3, {"h1": "4.5", "h3": None}))
     b.apply_odds(snap("bet365", 9, {"h1": "4.0"}))
     race = b.races["rac_1"]
-    header = orjson.loads(orjson.dumps(race.dump_header()))
-    books = [orjson.loads(orjson.dumps(race.dump_book(book))) for book in race.quotes]
-    assert RaceMarket.load_parts("rac_1", header, books) == race
-    assert b.readout().changed_books == [("rac_1", "bet365"), ("rac_1", "coral")]
-    b.apply_odds(snap("coral", 12, {"h3": "9.0"}))
-    assert b.readout().changed_books == [("rac_1", "coral")]  # only what changed is rewritten
+    header = orjson.dumps(race.dump_header()).decode()
+    (restored,) = restore_races([("rac_1", header)], stored_quotes(race))
+    assert restored == race
+    assert b.readout().changed == ["rac_1"]
+    b.apply_odds(snap("coral", 3, {"h1": "4.5"}))  # a duplicate changes nothing to store
+    assert b.readout().changed == []
+
+
+def test_a_price_restored_with_trailing_zeros_is_no_change() -> None:
+    """`odds_latest` stores numeric(12, 4): "2.75" may come back as "2.7500"."""
+    b = board()
+    b.apply_odds(snap("bet365", 0, {"h1": "2.75"}))
+    b.races["rac_1"].quotes["bet365"]["h1"].text = "2.7500"
+    b.apply_odds(snap("bet365", 5, {"h1": "2.75"}))
+    quote = b.races["rac_1"].quotes["bet365"]["h1"]
+    assert (quote.changes, len(quote.history)) == (0, 1)
 
 
 def test_analytics_under_a_time_share_serve_the_longest_waiting_races_first() -> None:
     b = board()
     for race in ("rac_1", "rac_2", "rac_3"):
-        b.apply_odds(snap("bet365", 0, {"h1": "3.0"}).model_copy(update={"race_id": race}))
+        b.apply_odds(msgspec.structs.replace(snap("bet365", 0, {"h1": "3.0"}), race_id=race))
     # No time has passed since the last read-out, so the share allows only the one race that
     # every read-out makes progress with; the others stay pending, nothing is lost.
     b.readout_clock = 10.0
@@ -233,31 +255,29 @@ snapshots = st.builds(
 )
 
 
-def analytics_of(events: list[OddsSnapshot]) -> tuple[list[dict[str, Any]], bytes]:
+def analytics_of(events: list[OddsIn]) -> tuple[list[dict[str, Any]], RaceMarket]:
     b = board()
     for event in events:
         b.apply_odds(event)
-    return b.readout().races, b.races["rac_1"].dump()
+    return b.readout().races, b.races["rac_1"]
 
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(snapshots, min_size=1, max_size=25), st.data())
-def test_duplicates_leave_results_unchanged(
-    events: list[OddsSnapshot], data: st.DataObject
-) -> None:
+def test_duplicates_leave_results_unchanged(events: list[OddsIn], data: st.DataObject) -> None:
     dupes = data.draw(st.lists(st.sampled_from(events), max_size=10))
     b = board()
     for event in events:
         b.apply_odds(event)
-    before = b.races["rac_1"].dump()
+    before = copy.deepcopy(b.races["rac_1"])
     for event in dupes:
-        assert b.apply_odds(event) == 0
-    assert b.races["rac_1"].dump() == before
+        assert b.apply_odds(event) == []
+    assert b.races["rac_1"] == before
 
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(snapshots, min_size=1, max_size=25), st.data())
-def test_out_of_order_events_are_ignored(events: list[OddsSnapshot], data: st.DataObject) -> None:
+def test_out_of_order_events_are_ignored(events: list[OddsIn], data: st.DataObject) -> None:
     """An event older than what a runner x book already holds changes nothing: the state equals
     the state without it."""
     ordered = sorted(events, key=lambda e: (e.source_time, e.event_id))
@@ -278,7 +298,7 @@ def test_out_of_order_events_are_ignored(events: list[OddsSnapshot], data: st.Da
 
 @settings(max_examples=100, deadline=None)
 @given(st.lists(snapshots, min_size=2, max_size=25))
-def test_fair_probabilities_of_any_market_sum_to_one(events: list[OddsSnapshot]) -> None:
+def test_fair_probabilities_of_any_market_sum_to_one(events: list[OddsIn]) -> None:
     races, _ = analytics_of(sorted(events, key=lambda e: (e.source_time, e.event_id)))
     (race,) = races
     for method in ("proportional", "power", "shin"):

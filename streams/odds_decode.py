@@ -1,0 +1,188 @@
+"""Fast decoding of `odds` events for the streams hot path (50,000 prices/s).
+
+`OddsSnapshot.model_validate_json` costs ~15 µs an event, the largest single cost in the worker.
+`decode_odds` accepts and rejects exactly what it does, several times faster:
+
+- the fast path is one msgspec decode whose native constraints mirror the model's, plus what
+  msgspec cannot check by itself: the decimal text (memoised, as books quote from ladders) and
+  times held to <= 6 fractional digits (msgspec rounds a 7th where pydantic truncates). It
+  takes what our producers write (`schemas.base.encode`), and whatever it accepts pydantic
+  accepts with the same values (tests/unit/streams/test_odds_decode.py proves it);
+- anything else (invalid, or valid but unusual: a number as a decimal, "3" as an int, "02.5",
+  a time without seconds) goes to pydantic itself, so acceptance and values stay exact and the
+  rejection reason is pydantic's.
+
+`schemas/odds.py` stays the contract; this module only mirrors it.
+"""
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+import msgspec
+from pydantic import ValidationError
+
+from schemas.base import new_event_id, utc_now
+from schemas.odds import OddsSnapshot
+
+Text = Annotated[str, msgspec.Meta(min_length=1)]
+Source = Literal["racing_api", "simulator", "replay"]  # EventSource's values (a test checks)
+
+# Decimal text for `gt=1, max_digits=12, decimal_places=4` that is its own str(Decimal): no sign,
+# exponent, spaces or leading zeros; <= 8 whole digits and <= 4 decimals once trailing zeros go
+# (pydantic counts the digits of the normalised value); and not 1, 1.0, 1.00...
+_DECIMAL = re.compile(r"(?!1(?:\.0+)?\Z)[1-9][0-9]{0,7}(?:\.[0-9]{1,4}0*)?\Z")
+_decimals: set[str | None] = {None}  # texts known good: books quote from short ladders
+_DECIMALS_MAX = 65_536
+# An RFC 3339 time with a 7th fractional digit needs >= 28 characters, 30 as JSON (escapes only
+# lengthen it), so the fast path takes times of at most 29 bytes.
+_TIME_MAX = 29
+_time = msgspec.json.Decoder(Annotated[datetime, msgspec.Meta(tz=True)])
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class InvalidOdds(ValueError):
+    """A payload `OddsSnapshot` rejects; `reason` names the fields and what was wrong."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class PriceIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
+    """`RunnerPrice`, with the decimal as text: str() of the Decimal pydantic would give."""
+
+    horse_id: Text
+    decimal: str | None = None  # checked by `decode_odds` (a `pattern` here costs far more)
+    fractional: str | None = None
+    ew_places: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    ew_denom: Annotated[int, msgspec.Meta(ge=1)] | None = None
+
+
+class OddsIn(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """A validated `OddsSnapshot`, as `decode_odds` returns it: `source` is the EventSource
+    value, both times are UTC and `source_us` is source_time in microseconds since the epoch
+    (exact; computed once here because every consumer orders events by it)."""
+
+    event_id: str
+    source: Source
+    source_time: datetime
+    ingest_time: datetime
+    race_id: str
+    bookmaker_id: str
+    bookmaker: str
+    prices: tuple[PriceIn, ...]
+    source_us: int
+
+
+class _Wire(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
+    """The JSON as sent. Times stay raw until their length is checked."""
+
+    source: Source
+    source_time: msgspec.Raw
+    race_id: Text
+    bookmaker_id: Text
+    bookmaker: Text
+    prices: Annotated[tuple[PriceIn, ...], msgspec.Meta(min_length=1)]
+    event_id: Text = msgspec.field(default_factory=new_event_id)
+    ingest_time: msgspec.Raw = msgspec.Raw()  # empty: absent, so now (as pydantic's default)
+
+
+_wire = msgspec.json.Decoder(_Wire)
+
+
+def decode_odds(payload: bytes) -> OddsIn:
+    """Validate one `odds` payload exactly as `OddsSnapshot.model_validate_json` would, raising
+    `InvalidOdds` wherever it raises."""
+    try:
+        wire = _wire.decode(payload)
+        known = _decimals
+        for price in wire.prices:
+            if price.decimal not in known and not _good_decimal(price.decimal):
+                return _decode_slowly(payload)
+        raw_source, raw_ingest = wire.source_time, wire.ingest_time
+        if len(raw_source) > _TIME_MAX or len(raw_ingest) > _TIME_MAX:
+            return _decode_slowly(payload)
+        source_time = _time.decode(raw_source)
+        if source_time.tzinfo is not UTC:
+            source_time = source_time.astimezone(UTC)
+        if not raw_ingest:
+            ingest_time = utc_now()
+        elif (ingest_time := _time.decode(raw_ingest)).tzinfo is not UTC:
+            ingest_time = ingest_time.astimezone(UTC)
+    except (msgspec.DecodeError, OverflowError, RecursionError):  # pydantic decides, explains
+        return _decode_slowly(payload)
+    return OddsIn(
+        event_id=wire.event_id,
+        source=wire.source,
+        source_time=source_time,
+        ingest_time=ingest_time,
+        race_id=wire.race_id,
+        bookmaker_id=wire.bookmaker_id,
+        bookmaker=wire.bookmaker,
+        prices=wire.prices,
+        source_us=_micros(source_time),
+    )
+
+
+def _micros(instant: datetime) -> int:
+    """Exact microseconds since the epoch, as `streams.race_market.micros` (a test checks)."""
+    since = instant - _EPOCH
+    return since.days * 86_400_000_000 + since.seconds * 1_000_000 + since.microseconds
+
+
+def _good_decimal(text: str | None) -> bool:
+    if text is None or _DECIMAL.match(text) is None:
+        return False
+    if len(_decimals) < _DECIMALS_MAX:
+        _decimals.add(text)
+    return True
+
+
+def _decode_slowly(payload: bytes) -> OddsIn:
+    try:
+        snapshot = OddsSnapshot.model_validate_json(payload)
+    except ValidationError as error:
+        raise InvalidOdds(_reason(error)) from None
+    except OverflowError as error:  # pydantic lets this escape its UTC conversion
+        raise InvalidOdds(f"a time is out of range once converted to UTC: {error}") from None
+    return OddsIn(
+        event_id=snapshot.event_id,
+        source=snapshot.source.value,  # mypy checks Source covers EventSource
+        source_time=snapshot.source_time,
+        ingest_time=snapshot.ingest_time,
+        race_id=snapshot.race_id,
+        bookmaker_id=snapshot.bookmaker_id,
+        bookmaker=snapshot.bookmaker,
+        prices=tuple(
+            PriceIn(
+                p.horse_id,
+                None if p.decimal is None else str(p.decimal),
+                p.fractional,
+                p.ew_places,
+                p.ew_denom,
+            )
+            for p in snapshot.prices
+        ),
+        source_us=_micros(snapshot.source_time),
+    )
+
+
+def _reason(error: ValidationError) -> str:
+    """pydantic's errors on one line, e.g. `prices.0.decimal: Input should be greater than 1
+    (got '1.0')`, joined by "; "."""
+    errors = error.errors(include_url=False)
+    parts = []
+    for item in errors:
+        kind, value = item["type"], item["input"]
+        if kind == "too_short" and value and len(errors) > 1:
+            continue  # pydantic's echo of a bad price: "prices: at least 1 item, not 0"
+        where = ".".join(str(part) for part in item["loc"]) or "payload"
+        got = "" if kind in ("missing", "json_invalid") else f" (got {_short(value)})"
+        parts.append(f"{where}: {item['msg']}{got}")
+    return "; ".join(parts)
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:57]}..."

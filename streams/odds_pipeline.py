@@ -1,0 +1,239 @@
+"""The odds pipeline: live odds from Kafka through the market board into PostgreSQL, exactly once.
+
+It runs inside the Faust worker (a task of the app) but consumes the odds topic with its own
+aiokafka consumer, in batches: Faust hands a stream over one event at a time, which caps it at a
+few thousand events a second, a tenth of the odds' peak rate.
+
+Each batch is applied to the board, then ONE transaction writes its prices, analytics, the headers
+of the races it changed and the offsets after its events (streams/market_store.py), while the
+next batch is applied (the write runs on PostgreSQL's core, the maths on ours). PostgreSQL's
+offsets are the truth: on every partition assignment the board's races are restored from the
+database and consumption resumes at the stored offsets, so nothing is applied twice or skipped
+whatever the crash. The offsets are also committed to Kafka after each transaction, for lag
+monitoring (the `{app_id}.odds` group), off the write path like the analytics' acks.
+"""
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaError
+from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
+
+from schemas.deadletter import DeadLetter
+from schemas.topics import DEAD_LETTERS, ODDS_LIVE, odds_group
+from streams.analytics import CONSUMER, BatchOutcome, MarketFeeds, OddsBatch, race_partition
+from streams.deadletter import dead_letter, send_dead_letter
+from streams.market_store import (
+    HEADERS_SQL,
+    OFFSETS_SQL,
+    QUOTES_SQL,
+    STREAM_OFFSETS,
+    offset_rows,
+    restore_races,
+)
+from streams.metrics import EVENTS_CONSUMED
+from streams.settings import StreamsSettings
+from streams.sink import BatchSink, SinkFactory
+
+log = logging.getLogger(__name__)
+
+Batch = dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
+# Events applied between two turns of the event loop: the previous batch's write needs the loop
+# for each of its statements, so applying a whole batch in one go would leave PostgreSQL idle.
+STEP = 50
+
+
+@dataclass
+class Pending:
+    """A batch applied to the board, waiting for its transaction."""
+
+    outcome: BatchOutcome
+    offsets: dict[int, int]  # partition -> next offset
+    letters: list[DeadLetter]
+    sent: list[Awaitable[Any]]  # its analytics records on their way to Kafka
+    waiting: list[asyncio.Future[None]]  # reference agents whose headers it stores
+
+
+class OddsPipeline:
+    def __init__(
+        self,
+        settings: StreamsSettings,
+        feeds: MarketFeeds,
+        sink: BatchSink,
+        park: Callable[[DeadLetter], Awaitable[None]],
+    ) -> None:
+        self.settings = settings
+        self.feeds = feeds
+        self.sink = sink
+        self.park = park
+        self.consumer_name = odds_group(settings.app_id)
+        self.writing: asyncio.Task[None] | None = None
+        self.follow_ups: set[asyncio.Future[None]] = set()
+        self.consumer: AIOKafkaConsumer | None = None
+
+    # -- one batch --------------------------------------------------------------------------
+
+    async def process(self, batch: Batch) -> Pending:
+        """Apply a batch (possibly empty: then pending analytics and headers only) and publish
+        its analytics; the caller hands the result to `store`."""
+        settings = self.settings
+        records = [record for part in batch.values() for record in part]
+        values = [record.value or b"" for record in records]
+        odds = OddsBatch(self.feeds.board)
+        for start in range(0, len(values), STEP):
+            odds.apply(values[start : start + STEP])
+            await asyncio.sleep(0)  # the write in flight moves on to its next statement
+        outcome = odds.finish(
+            time.monotonic(), settings.analytics_interval_s, settings.analytics_share
+        )
+        EVENTS_CONSUMED.labels(ODDS_LIVE.name).inc(len(records))
+        letters = [dead_letter(records[i], reason, CONSUMER) for i, reason in outcome.rejects]
+        offsets = {tp.partition: part[-1].offset + 1 for tp, part in batch.items() if part}
+        sent = await self.feeds.publish(outcome.readout)
+        return Pending(outcome, offsets, letters, sent, self.feeds.take_waiting())
+
+    async def store(self, pending: Pending) -> None:
+        """The batch's transaction: then its events count as done."""
+        for letter in pending.letters:  # parked before their offsets move past them
+            await self.park(letter)
+        writes = [
+            *pending.outcome.writes,
+            (STREAM_OFFSETS, offset_rows(self.consumer_name, ODDS_LIVE.name, pending.offsets)),
+        ]
+        async with self.feeds.write_lock:
+            await self.sink.write(writes)
+        for waiter in pending.waiting:
+            if not waiter.done():
+                waiter.set_result(None)
+        self.after(self.acknowledge(pending))
+
+    async def acknowledge(self, pending: Pending) -> None:
+        """Off the write path: the batch's analytics reach Kafka, and its offsets are mirrored
+        to the Kafka group (for lag monitoring; PostgreSQL holds the truth)."""
+        await asyncio.gather(*pending.sent)
+        if self.consumer is not None and pending.offsets:
+            offsets = {
+                TopicPartition(ODDS_LIVE.name, p): OffsetAndMetadata(o, "")
+                for p, o in pending.offsets.items()
+            }
+            try:
+                await self.consumer.commit(offsets)
+            except KafkaError as error:  # a rebalance: the next batch's commit catches up
+                log.info("odds offsets not mirrored to Kafka: %s", error)
+
+    def after(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self.follow_ups.add(task)
+        task.add_done_callback(self.follow_ups.discard)
+
+    def idle(self) -> bool:
+        board = self.feeds.board
+        return not (board.changed or board.dirty_races or board.dirty_books or self.feeds.waiting)
+
+    async def handle(self, batch: Batch) -> Pending | None:
+        """Apply `batch` and start its write once the previous one is done (writes stay in
+        order); returns what was started, or None when there was nothing to do."""
+        if not batch and self.idle():
+            return None
+        pending = await self.process(batch)
+        await self.drain()
+        self.writing = asyncio.create_task(self.store(pending))
+        return pending
+
+    async def drain(self) -> None:
+        """Until the write in flight is committed."""
+        if self.writing is not None:
+            writing, self.writing = self.writing, None
+            await writing
+
+    async def settle(self) -> None:
+        """Until every write and its follow-ups are done (before partitions move or on stop)."""
+        await self.drain()
+        await asyncio.gather(*self.follow_ups)
+
+    # -- partitions -------------------------------------------------------------------------
+
+    async def restore(self, partitions: set[int]) -> dict[int, int]:
+        """Restore the races of `partitions` from PostgreSQL onto the board; returns their stored
+        next offsets (absent: never consumed, start at the beginning)."""
+        board = self.feeds.board
+        headers = [
+            (race_id, header)
+            for race_id, header in await self.sink.fetch(HEADERS_SQL)
+            if race_partition(race_id) in partitions and race_id not in board.races
+        ]
+        race_ids = [race_id for race_id, _ in headers]
+        quotes = await self.sink.fetch(QUOTES_SQL, race_ids) if race_ids else []
+        for race in restore_races(headers, quotes):
+            board.adopt(race)
+        log.info("market board recovered %d races from PostgreSQL", len(race_ids))
+        stored = await self.sink.fetch(OFFSETS_SQL, self.consumer_name, ODDS_LIVE.name)
+        return {p: offset for p, offset in stored if p in partitions}
+
+    def forget(self, partitions: set[int]) -> None:
+        """Drop the races of partitions another worker now owns (restored again if they return)."""
+        board = self.feeds.board
+        board.forget([r for r in board.races if race_partition(r) in partitions])
+
+    # -- the consumer -----------------------------------------------------------------------
+
+    async def run(self) -> None:
+        settings = self.settings
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            group_id=self.consumer_name,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+            fetch_max_bytes=16 * 1024 * 1024,
+            session_timeout_ms=int(settings.session_timeout_s * 1000),
+            heartbeat_interval_ms=int(min(3.0, settings.session_timeout_s / 3) * 1000),
+        )
+        consumer.subscribe([ODDS_LIVE.name], listener=_Rebalance(self, consumer))
+        await consumer.start()
+        self.consumer = consumer
+        timeout_ms = int(settings.flush_interval_s * 1000)
+        try:
+            while True:
+                batch = await consumer.getmany(
+                    timeout_ms=timeout_ms, max_records=settings.batch_events
+                )
+                await self.handle(batch)
+        finally:
+            await self.settle()
+            await consumer.stop()
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]  # untyped aiokafka base
+    def __init__(self, pipeline: OddsPipeline, consumer: AIOKafkaConsumer) -> None:
+        self.pipeline = pipeline
+        self.consumer = consumer
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self.pipeline.settle()
+        self.pipeline.forget({tp.partition for tp in revoked})
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        offsets = await self.pipeline.restore({tp.partition for tp in assigned})
+        for tp in assigned:
+            if tp.partition in offsets:
+                self.consumer.seek(tp, offsets[tp.partition])
+            else:
+                await self.consumer.seek_to_beginning(tp)
+
+
+def register(app: Any, settings: StreamsSettings, feeds: MarketFeeds, sinks: SinkFactory) -> None:
+    dead_letters = app.topic(DEAD_LETTERS.name, key_serializer="raw", value_serializer="raw")
+
+    async def park(letter: DeadLetter) -> None:
+        await send_dead_letter(dead_letters, letter)
+
+    @app.task
+    async def odds_pipeline() -> None:
+        async with sinks() as sink:
+            await OddsPipeline(settings, feeds, sink, park).run()
