@@ -79,6 +79,9 @@ class MarketFeeds:
     write_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # Reference agents waiting for the headers of the races they changed to be stored.
     waiting: list[asyncio.Future[None]] = field(default_factory=list)
+    # Set while the board holds the restored state of its partitions: the reference agents wait
+    # for it, so a card never lands on a race about to be replaced by its stored state.
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def stored(self) -> None:
         """Until the odds pipeline has committed the headers of every race changed so far (it

@@ -75,6 +75,11 @@ class OddsPipeline:
         self.writing: asyncio.Task[None] | None = None
         self.follow_ups: set[asyncio.Future[None]] = set()
         self.consumer: AIOKafkaConsumer | None = None
+        # A rebalance (aiokafka runs the listener in its own task) waits for the batch in hand.
+        self.lock = asyncio.Lock()
+        # Partition -> offset of the next event to apply: a batch fetched before a rebalance may
+        # hold events of a partition gone elsewhere, or that the restored state already has.
+        self.positions: dict[int, int] = {}
 
     # -- one batch --------------------------------------------------------------------------
 
@@ -135,6 +140,20 @@ class OddsPipeline:
         board = self.feeds.board
         return not (board.changed or board.dirty_races or board.dirty_books or self.feeds.waiting)
 
+    def unapplied(self, batch: Batch) -> Batch:
+        """The events of `batch` on partitions this worker holds that are not applied yet."""
+        fresh: Batch = {}
+        for tp, records in batch.items():
+            position = self.positions.get(tp.partition)
+            if position is None:
+                continue
+            if records and records[0].offset < position:
+                records = [r for r in records if r.offset >= position]
+            if records:
+                fresh[tp] = records
+                self.positions[tp.partition] = records[-1].offset + 1
+        return fresh
+
     async def handle(self, batch: Batch) -> Pending | None:
         """Apply `batch` and start its write once the previous one is done (writes stay in
         order); returns what was started, or None when there was nothing to do."""
@@ -165,7 +184,7 @@ class OddsPipeline:
         headers = [
             (race_id, header)
             for race_id, header in await self.sink.fetch(HEADERS_SQL)
-            if race_partition(race_id) in partitions and race_id not in board.races
+            if race_partition(race_id) in partitions
         ]
         race_ids = [race_id for race_id, _ in headers]
         quotes = await self.sink.fetch(QUOTES_SQL, race_ids) if race_ids else []
@@ -203,7 +222,8 @@ class OddsPipeline:
                 batch = await consumer.getmany(
                     timeout_ms=timeout_ms, max_records=settings.batch_events
                 )
-                await self.handle(batch)
+                async with self.lock:
+                    await self.handle(self.unapplied(batch))
         finally:
             await self.settle()
             await consumer.stop()
@@ -215,16 +235,25 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]  # untyped ai
         self.consumer = consumer
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        await self.pipeline.settle()
-        self.pipeline.forget({tp.partition for tp in revoked})
+        pipeline = self.pipeline
+        async with pipeline.lock:
+            pipeline.feeds.ready.clear()
+            await pipeline.settle()
+            pipeline.forget({tp.partition for tp in revoked})
+            for tp in revoked:
+                pipeline.positions.pop(tp.partition, None)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        offsets = await self.pipeline.restore({tp.partition for tp in assigned})
-        for tp in assigned:
-            if tp.partition in offsets:
-                self.consumer.seek(tp, offsets[tp.partition])
-            else:
-                await self.consumer.seek_to_beginning(tp)
+        pipeline = self.pipeline
+        async with pipeline.lock:
+            offsets = await pipeline.restore({tp.partition for tp in assigned})
+            for tp in assigned:
+                if tp.partition in offsets:
+                    self.consumer.seek(tp, offsets[tp.partition])
+                else:
+                    await self.consumer.seek_to_beginning(tp)
+                pipeline.positions[tp.partition] = offsets.get(tp.partition, 0)
+            pipeline.feeds.ready.set()
 
 
 def register(app: Any, settings: StreamsSettings, feeds: MarketFeeds, sinks: SinkFactory) -> None:

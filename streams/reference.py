@@ -194,6 +194,7 @@ def register_sink(
                         continue
                     writes.extend(rows(item))
                     if feeds is not None and feed is not None:
+                        await feeds.ready.wait()
                         feed(feeds, item)
                 await sink.write(writes)
                 if feeds is not None:

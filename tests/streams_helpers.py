@@ -235,7 +235,18 @@ async def wait_for_analytics(
     while stored != expected and time.monotonic() < deadline:
         await asyncio.sleep(0.5)
         stored = await stored_analytics(database_url, prefix)
-    assert stored == expected
+    assert stored == expected, _differences(stored, expected)
+
+
+def _differences(stored: dict[str, Any], expected: dict[str, Any], most: int = 6) -> str:
+    """The first rows that differ, per table (the whole dicts are too long to read)."""
+    lines = []
+    for table, rows in expected.items():
+        held = stored.get(table, {})
+        for key in sorted(rows.keys() | held.keys(), key=repr)[:1000]:
+            if rows.get(key) != held.get(key) and len(lines) < most:
+                lines.append(f"{table} {key}: stored {held.get(key)} expected {rows.get(key)}")
+    return "\n".join(lines)
 
 
 async def start_group_at_end(bootstrap: str, group_id: str) -> None:

@@ -187,6 +187,7 @@ async def test_racecard_agent_writes_reference_rows_and_updates_the_race(
             await pipeline.handle({})
             await asyncio.sleep(0.01)
 
+    pipeline.feeds.ready.set()  # as after the pipeline's first restore
     running = asyncio.create_task(idle_pipeline())
     agent = agent_named(app, "racecards-sink")
     try:
