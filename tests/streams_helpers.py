@@ -240,7 +240,7 @@ async def wait_for_analytics(
 
 def _differences(stored: dict[str, Any], expected: dict[str, Any], most: int = 6) -> str:
     """The first rows that differ, per table (the whole dicts are too long to read)."""
-    lines = []
+    lines: list[str] = []
     for table, rows in expected.items():
         held = stored.get(table, {})
         for key in sorted(rows.keys() | held.keys(), key=repr)[:1000]:
