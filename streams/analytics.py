@@ -22,7 +22,7 @@ from streams.analytics_rows import readout_rows
 from streams.market_board import MarketBoard, Readout
 from streams.market_store import MARKET_RACES, header_rows
 from streams.metrics import STALE_EVENTS
-from streams.odds import ODDS_HISTORY, ODDS_LATEST, PriceRows
+from streams.odds import NEW_QUOTES, ODDS_HISTORY, STORED_QUOTES, PriceRows
 from streams.odds_decode import InvalidOdds, decode_odds
 from streams.settings import StreamsSettings
 from streams.sink import Rows, UpsertTable
@@ -146,8 +146,10 @@ class OddsBatch:
         self, clock: float | None = None, interval: float = 0.0, share: float | None = None
     ) -> BatchOutcome:
         readout = self.board.readout(clock, interval, share)
+        new, stored = self.prices.latest()
         writes: list[tuple[UpsertTable, Rows]] = [
-            (ODDS_LATEST, self.prices.latest()),
+            (NEW_QUOTES, new),
+            (STORED_QUOTES, stored),
             (ODDS_HISTORY, self.prices.history),
             *readout_rows(readout),
             (MARKET_RACES, header_rows(self.board, readout.changed)),

@@ -7,6 +7,7 @@ rows are normally new and are COPYed straight into the table; the sink falls bac
 insert-if-new when one is not (a duplicate published twice with different event ids).
 """
 
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -37,6 +38,9 @@ ODDS_LATEST = UpsertTable(
     version=("source_time", "event_id"),
     decimals=("price_decimal", "opening", "high", "low"),
 )  # fmt: skip
+# The board knows which quotes are stored: those it restored and those of its earlier batches.
+NEW_QUOTES = replace(ODDS_LATEST, append=True)
+STORED_QUOTES = replace(ODDS_LATEST, update=True)
 
 
 class PriceRows:
@@ -59,12 +63,17 @@ class PriceRows:
             )  # fmt: skip
             newest[race, horse, book] = (snapshot, price, quote, ingested)  # newer than before
 
-    def latest(self) -> list[tuple[Any, ...]]:
-        """The quotes' rows as they stand now (after the whole batch)."""
-        return [
-            (race, horse, book, snap.bookmaker, price.decimal, price.fractional,
-             price.ew_places, price.ew_denom, snap.source, snap.source_us, ingested,
-             snap.event_id, quote.opening, quote.high, quote.low, quote.changes,
-             quote.last_change, orjson.dumps(quote.history).decode())
-            for (race, horse, book), (snap, price, quote, ingested) in self._newest.items()
-        ]  # fmt: skip
+    def latest(self) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """The quotes' rows as they stand now (after the whole batch): those of quotes new in
+        this batch, and those of quotes already stored."""
+        new: list[tuple[Any, ...]] = []
+        stored: list[tuple[Any, ...]] = []
+        for (race, horse, book), (snap, price, quote, ingested) in self._newest.items():
+            (new if quote.fresh else stored).append(
+                (race, horse, book, snap.bookmaker, price.decimal, price.fractional,
+                 price.ew_places, price.ew_denom, snap.source, snap.source_us, ingested,
+                 snap.event_id, quote.opening, quote.high, quote.low, quote.changes,
+                 quote.last_change, orjson.dumps(quote.history).decode())
+            )  # fmt: skip
+            quote.fresh = False  # its row goes in this batch's transaction
+        return new, stored

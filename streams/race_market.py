@@ -48,6 +48,7 @@ class Quote:
     # PostgreSQL as "2.7500" is no change) and the analytics view (reset on change).
     price: float | None = field(default=None, compare=False)
     view: dict[str, Any] | None = field(default=None, compare=False)
+    fresh: bool = field(default=False, compare=False)  # created since its last stored row
 
     def __post_init__(self) -> None:
         self.price = None if self.text is None else float(self.text)
@@ -100,7 +101,7 @@ class RaceMarket:
             if quote is None:
                 quote = book[price.horse_id] = Quote(
                     text, price.fractional, price.ew_places, price.ew_denom, text, text, text,
-                    0, at, version, [] if text is None else [(at, float(text))],
+                    0, at, version, [] if text is None else [(at, float(text))], fresh=True,
                 )  # fmt: skip
                 applied.append((price, quote))
                 continue

@@ -45,9 +45,13 @@ class UpsertTable:
     """How to upsert into one table: its columns, key and version columns.
 
     `decimals` are numeric columns whose rows carry the decimal as text ("2.75", as published):
-    staged as text and cast by PostgreSQL, which is cheaper than encoding `Decimal`s. `append`
-    (history tables only) COPYs rows straight into the table: a quarter of the server's work of
-    staging and inserting, and a duplicate key fails the COPY instead of doubling a row."""
+    staged as text and cast by PostgreSQL, which is cheaper than encoding `Decimal`s.
+
+    Writers that know their rows' keys are new (`append`) or already stored (`update`) say so:
+    appended rows are COPYed straight into the table (a quarter of the server's work of staging
+    and inserting), updates skip the insert attempt. Should a row prove them wrong (a duplicate
+    key fails the COPY; an update finds fewer rows than it has), the whole batch is written again
+    the upsert way, so a wrong guess costs time, never data."""
 
     name: str
     columns: tuple[str, ...]
@@ -55,10 +59,32 @@ class UpsertTable:
     version: tuple[str, ...]
     decimals: tuple[str, ...] = ()
     append: bool = False
+    update: bool = False
 
     def __post_init__(self) -> None:
-        if self.append and self.version:
-            raise ValueError(f"{self.name}: only history tables (no version) can append")
+        if self.append and self.update:
+            raise ValueError(f"{self.name}: rows are either new or stored, not both")
+
+    @property
+    def staging(self) -> str:
+        return f"stage_{self.name}" + ("_new" if self.append else "_old" if self.update else "")
+
+    def update_sql(self) -> str:
+        """UPDATE the stored rows from staging (keys unique), newer versions only."""
+        staging = self.staging
+        updates = ", ".join(
+            f'"{c}" = s."{c}"::numeric' if c in self.decimals else f'"{c}" = s."{c}"'
+            for c in self.columns
+            if c not in self.key
+        )
+        match = " AND ".join(f't."{c}" = s."{c}"' for c in self.key)
+        old = ", ".join(f't."{c}"' for c in self.version)
+        new = ", ".join(f's."{c}"' for c in self.version)
+        guard = f" AND ({old}) < ({new})" if self.version else ""
+        return (
+            f"UPDATE {self.name} AS t SET {updates} FROM {staging} AS s "  # noqa: S608
+            f"WHERE {match}{guard}"
+        )
 
     def staging_sql(self, staging: str) -> str:
         cols = ", ".join(f'"{c}"::text' if c in self.decimals else f'"{c}"' for c in self.columns)
@@ -108,25 +134,25 @@ async def upsert(pool: asyncpg.Pool, table: UpsertTable, rows: Rows) -> None:
 
 async def write(pool: asyncpg.Pool, batches: Sequence[tuple[UpsertTable, Rows]]) -> None:
     """Write every table's rows in one transaction, retrying with capped backoff until done."""
-    merged: dict[str, tuple[UpsertTable, list[tuple[Any, ...]]]] = {}
+    merged: dict[UpsertTable, tuple[UpsertTable, list[tuple[Any, ...]]]] = {}
     for table, rows in batches:
         if rows:
-            merged.setdefault(table.name, (table, []))[1].extend(rows)
+            merged.setdefault(table, (table, []))[1].extend(rows)
     batches = list(merged.values())
     if not batches:
         return
     names = ",".join(table.name for table, _ in batches)
     delay = 0.1
-    append = True
+    trusting = True  # the writers' `append` and `update` until a row proves them wrong
     while True:
         try:
             async with pool.acquire() as connection, connection.transaction():
-                await _write_tables(connection, batches, append)
-        except asyncpg.UniqueViolationError as error:
-            if not append:
+                await _write_tables(connection, batches, trusting)
+        except (asyncpg.UniqueViolationError, RowsMissing) as error:
+            if not trusting:
                 raise
-            log.info("%s: a row already stored (%s); writing the batch if-new", names, error)
-            append = False
+            log.info("%s: %s; writing the batch again as upserts", names, error)
+            trusting = False
         except RETRIABLE as error:
             SINK_RETRIES.labels(names).inc()
             log.warning(
@@ -140,21 +166,31 @@ async def write(pool: asyncpg.Pool, batches: Sequence[tuple[UpsertTable, Rows]])
             return
 
 
+class RowsMissing(Exception):
+    """An `update` batch found fewer stored rows than it has."""
+
+
 async def _write_tables(
     connection: asyncpg.Connection,
     batches: Sequence[tuple[UpsertTable, Rows]],
-    append: bool,
+    trusting: bool,
 ) -> None:
-    """COPY every table's rows (straight in, or into staging), then upsert the staged ones: few
-    round trips, as each one waits for the worker's event loop."""
-    staged = [table for table, _ in batches if not (table.append and append)]
+    """COPY every table's rows (straight in, or into staging), then upsert (or update) the
+    staged ones: few round trips, as each one waits for the worker's event loop."""
+    staged = [table for table, _ in batches if not (table.append and trusting)]
     if staged:
-        await connection.execute(";".join(t.staging_sql(f"stage_{t.name}") for t in staged))
+        await connection.execute(";".join(t.staging_sql(t.staging) for t in staged))
     for table, rows in batches:
-        target = f"stage_{table.name}" if table in staged else table.name
+        target = table.staging if table in staged else table.name
         await connection.copy_records_to_table(target, records=rows, columns=table.columns)
-    if staged:
-        await connection.execute(";".join(t.upsert_sql(f"stage_{t.name}") for t in staged))
+    upserts = [t for t in staged if not (t.update and trusting)]
+    if upserts:
+        await connection.execute(";".join(t.upsert_sql(t.staging) for t in upserts))
+    for table, rows in batches:
+        if table.update and trusting:
+            status = await connection.execute(table.update_sql())
+            if int(status.split()[-1]) != len(rows):
+                raise RowsMissing(f"{status} of {len(rows)} {table.name} rows")
 
 
 class BatchSink(Protocol):

@@ -15,6 +15,11 @@ from schemas.odds import OddsSnapshot, RunnerPrice
 from schemas.racecards import Racecard, Runner
 from schemas.stats import FetchStats
 from schemas.topics import FETCH_STATS, ODDS_HISTORICAL, RACECARDS, RESULTS
+from streams.analytics import apply_batch
+from streams.market_board import MarketBoard
+from streams.odds import NEW_QUOTES, STORED_QUOTES
+from streams.race_analytics import AnalyticsParams
+from streams.sink import PostgresSink
 from tests.conftest import Infra
 from tests.streams_day import Record
 from tests.streams_helpers import (
@@ -160,3 +165,46 @@ async def test_results_historical_odds_reference_and_statistics(
     finally:
         await db.close()
         worker.stop()
+
+
+async def test_a_wrong_guess_about_stored_quotes_is_written_as_upserts(infra: Infra) -> None:
+    """The odds pipeline COPYs new quotes and updates stored ones; when a row proves the board
+    wrong (a new quote already there, a stored one missing), the batch is written as upserts."""
+    board = MarketBoard(AnalyticsParams())
+    race = f"rac_guess_{uuid.uuid4().hex[:6]}"
+    first = apply_batch(board, [encode(odds_snapshot(race, 0, {"h1": "3.0", "h2": "5.0"}))])
+    second = apply_batch(board, [encode(odds_snapshot(race, 5, {"h1": "3.5"}))])
+    tables = {table for table, rows in second.writes if rows}
+    assert STORED_QUOTES in tables
+    assert NEW_QUOTES not in tables
+    sink = PostgresSink(infra.database_url)
+    async with sink:
+        await sink.write(second.writes)  # h1 "stored" but missing: falls back to an upsert
+        await sink.write(first.writes)  # h1 "new" but there (and older): upsert keeps 3.5
+    connection = await asyncpg.connect(infra.database_url)
+    try:
+        latest = dict(
+            await connection.fetch(
+                "SELECT horse_id, price_decimal FROM odds_latest WHERE race_id = $1", race
+            )
+        )
+        history = await connection.fetchval(
+            "SELECT count(*) FROM odds_history WHERE race_id = $1", race
+        )
+    finally:
+        await connection.close()
+    assert latest == {"h1": Decimal("3.5"), "h2": Decimal("5.0")}
+    assert history == 3
+
+
+def odds_snapshot(race: str, minute: int, prices: dict[str, str]) -> OddsSnapshot:
+    at = datetime(2026, 3, 14, 12, tzinfo=UTC) + timedelta(minutes=minute)
+    return OddsSnapshot(
+        source=EventSource.SIMULATOR,
+        source_time=at,
+        ingest_time=at,
+        race_id=race,
+        bookmaker_id="bet365",
+        bookmaker="Bet365",
+        prices=tuple(RunnerPrice(horse_id=h, decimal=Decimal(p)) for h, p in prices.items()),
+    )

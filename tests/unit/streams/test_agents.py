@@ -42,7 +42,10 @@ class MemorySink:
         return None
 
     async def write(self, batches: Sequence[tuple[UpsertTable, Rows]]) -> None:
-        self.batches.append({table.name: list(rows) for table, rows in batches})
+        batch: dict[str, list[tuple[Any, ...]]] = {}
+        for table, rows in batches:  # new and stored quotes are two writes to one table
+            batch.setdefault(table.name, []).extend(rows)
+        self.batches.append(batch)
 
     async def fetch(self, query: str, *args: Any) -> list[tuple[Any, ...]]:
         return []  # nothing stored before the test
