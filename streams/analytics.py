@@ -76,7 +76,6 @@ class MarketFeeds:
 
     board: MarketBoard
     send: Send
-    write_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # Reference agents waiting for the headers of the races they changed to be stored.
     waiting: list[asyncio.Future[None]] = field(default_factory=list)
     # Set while the board holds the restored state of its partitions: the reference agents wait

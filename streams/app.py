@@ -32,7 +32,7 @@ def create_app(
         producer_linger=0.005,
         broker_commit_interval=1.0,
         broker_session_timeout=settings.session_timeout_s,
-        broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
+        broker_heartbeat_interval=settings.heartbeat_interval_s,
     )
     sinks = sinks or postgres_sinks(settings.database_url)
     feeds = analytics.create_feeds(settings, send or analytics.producer_send(app))

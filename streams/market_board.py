@@ -7,8 +7,9 @@ exactly the code the worker runs.
 State changes on every event; analytics are computed at most once per race per `interval`
 (wall clock) when the caller passes one: at thousands of events per second recomputing a race's
 whole market per event would cost more than everything else together. Races changed since their
-last analytics stay pending until due (a timer reads them out when events stop), and every race
-restored from PostgreSQL starts pending, so the analytics always converge on the state.
+last analytics stay pending until due (the odds pipeline reads them out when events stop too),
+and every race restored from PostgreSQL starts pending, so the analytics always converge on the
+state.
 """
 
 import time
@@ -19,9 +20,10 @@ from typing import Any
 from schemas.market import MarketState
 from schemas.racecards import Racecard
 from streams import market_maths as mm
+from streams.clock import US, instant, micros
 from streams.odds_decode import OddsIn
 from streams.race_analytics import AnalyticsParams, race_analytics
-from streams.race_market import US, Applied, RaceMarket, Version, instant, micros
+from streams.race_market import Applied, RaceMarket, Version
 
 
 @dataclass

@@ -12,8 +12,9 @@ from typing import Any
 
 import orjson
 
+from streams.clock import micros
 from streams.odds_decode import OddsIn, PriceIn
-from streams.race_market import Applied, Quote, micros
+from streams.race_market import Applied, Quote
 from streams.sink import UpsertTable
 
 ODDS_HISTORY = UpsertTable(

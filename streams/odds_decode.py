@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 from schemas.base import new_event_id, utc_now
 from schemas.odds import OddsSnapshot
+from streams.clock import micros
 
 Text = Annotated[str, msgspec.Meta(min_length=1)]
 Source = Literal["racing_api", "simulator", "replay"]  # EventSource's values (a test checks)
@@ -38,7 +39,6 @@ _DECIMALS_MAX = 65_536
 # lengthen it), so the fast path takes times of at most 29 bytes.
 _TIME_MAX = 29
 _time = msgspec.json.Decoder(Annotated[datetime, msgspec.Meta(tz=True)])
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class InvalidOdds(ValueError):
@@ -121,14 +121,8 @@ def decode_odds(payload: bytes) -> OddsIn:
         bookmaker_id=wire.bookmaker_id,
         bookmaker=wire.bookmaker,
         prices=wire.prices,
-        source_us=_micros(source_time),
+        source_us=micros(source_time),
     )
-
-
-def _micros(instant: datetime) -> int:
-    """Exact microseconds since the epoch, as `streams.race_market.micros` (a test checks)."""
-    since = instant - _EPOCH
-    return since.days * 86_400_000_000 + since.seconds * 1_000_000 + since.microseconds
 
 
 def _good_decimal(text: str | None) -> bool:
@@ -164,7 +158,7 @@ def _decode_slowly(payload: bytes) -> OddsIn:
             )
             for p in snapshot.prices
         ),
-        source_us=_micros(snapshot.source_time),
+        source_us=micros(snapshot.source_time),
     )
 
 

@@ -110,8 +110,7 @@ class OddsPipeline:
             *pending.outcome.writes,
             (STREAM_OFFSETS, offset_rows(self.consumer_name, ODDS_LIVE.name, pending.offsets)),
         ]
-        async with self.feeds.write_lock:
-            await self.sink.write(writes)
+        await self.sink.write(writes)
         for waiter in pending.waiting:
             if not waiter.done():
                 waiter.set_result(None)
@@ -195,9 +194,12 @@ class OddsPipeline:
         return {p: offset for p, offset in stored if p in partitions}
 
     def forget(self, partitions: set[int]) -> None:
-        """Drop the races of partitions another worker now owns (restored again if they return)."""
+        """Drop the races and positions of partitions another worker now owns (restored again if
+        they return)."""
         board = self.feeds.board
         board.forget([r for r in board.races if race_partition(r) in partitions])
+        for partition in partitions:
+            self.positions.pop(partition, None)
 
     # -- the consumer -----------------------------------------------------------------------
 
@@ -211,7 +213,7 @@ class OddsPipeline:
             max_partition_fetch_bytes=4 * 1024 * 1024,
             fetch_max_bytes=16 * 1024 * 1024,
             session_timeout_ms=int(settings.session_timeout_s * 1000),
-            heartbeat_interval_ms=int(min(3.0, settings.session_timeout_s / 3) * 1000),
+            heartbeat_interval_ms=int(settings.heartbeat_interval_s * 1000),
         )
         consumer.subscribe([ODDS_LIVE.name], listener=_Rebalance(self, consumer))
         await consumer.start()
@@ -240,8 +242,6 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]  # untyped ai
             pipeline.feeds.ready.clear()
             await pipeline.settle()
             pipeline.forget({tp.partition for tp in revoked})
-            for tp in revoked:
-                pipeline.positions.pop(tp.partition, None)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         pipeline = self.pipeline

@@ -15,10 +15,10 @@ from functools import lru_cache
 
 import asyncpg
 
-UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+from streams.clock import micros
+
 PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
-PG_EPOCH_US = (PG_EPOCH - UNIX_EPOCH) // timedelta(microseconds=1)
-ONE_US = timedelta(microseconds=1)
+PG_EPOCH_US = micros(PG_EPOCH)
 _INT64 = struct.Struct("!q")
 _NUMERIC_HEAD = struct.Struct("!hhHH")  # ndigits, weight, sign, dscale
 _POSITIVE, _NEGATIVE, _NAN = 0x0000, 0x4000, 0xC000
@@ -29,7 +29,7 @@ def encode_timestamptz(value: int | datetime) -> bytes:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value!r} for a timestamptz")
-        value = (value - UNIX_EPOCH) // ONE_US
+        value = micros(value)
     return _INT64.pack(value - PG_EPOCH_US)
 
 

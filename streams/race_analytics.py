@@ -10,7 +10,8 @@ from functools import lru_cache
 from typing import Any
 
 from streams import market_maths as mm
-from streams.race_market import US, Quote, RaceMarket, instant
+from streams.clock import US, instant
+from streams.race_market import Quote, RaceMarket
 
 
 @dataclass(frozen=True, slots=True)

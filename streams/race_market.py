@@ -10,23 +10,13 @@ Times are integer microseconds since the Unix epoch (exact, cheap to compare and
 
 import bisect
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
+from streams.clock import micros
 from streams.odds_decode import OddsIn, PriceIn
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-US = 1_000_000
-
 Version = tuple[int, str]  # (source_time in microseconds, event_id): totally ordered
-
-
-def micros(instant: datetime) -> int:
-    return (instant - EPOCH) // timedelta(microseconds=1)
-
-
-def instant(us: int) -> datetime:
-    return EPOCH + timedelta(microseconds=us)
 
 
 @dataclass(slots=True)

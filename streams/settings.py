@@ -58,6 +58,11 @@ class StreamsSettings(ConnectionSettings):
     rate_window_min: int = Field(default=5, ge=1, description="Window of update rates.")
 
     @property
+    def heartbeat_interval_s(self) -> float:
+        """Kafka group heartbeats: a third of the session timeout, at most every 3 s."""
+        return min(3.0, self.session_timeout_s / 3)
+
+    @property
     def analytics_params(self) -> AnalyticsParams:
         return AnalyticsParams(
             windows_min=self.move_windows_min,

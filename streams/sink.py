@@ -3,10 +3,10 @@
 Rows are COPYed into a temporary staging table, then upserted with
 `INSERT ... SELECT DISTINCT ON (key) ... ON CONFLICT DO UPDATE ... WHERE old.version < new.version`,
 so a replayed, duplicated or out-of-order batch never moves a row backwards. History tables
-(`version=()`) insert only rows whose key is new (`ON CONFLICT DO NOTHING`); those whose rows are
-almost always new (`append`) are COPYed straight in, and only a batch that hits an existing key
-is written again the insert-if-new way. `write` puts several
-tables' rows in one transaction, so a batch lands whole or not at all. While PostgreSQL is
+(`version=()`) insert only rows whose key is new (`ON CONFLICT DO NOTHING`). Writers that know
+their keys are new (`append`: COPYed straight in) or stored (`update`) skip that work, and a
+batch that proves them wrong is written again the upsert way. `write` puts several tables' rows
+in one transaction, so a batch lands whole or not at all. While PostgreSQL is
 unreachable a write is retried with capped exponential backoff; the caller acknowledges the source
 events only after `write` returns, so nothing is lost.
 """
@@ -86,10 +86,10 @@ class UpsertTable:
             f"WHERE {match}{guard}"
         )
 
-    def staging_sql(self, staging: str) -> str:
+    def staging_sql(self) -> str:
         cols = ", ".join(f'"{c}"::text' if c in self.decimals else f'"{c}"' for c in self.columns)
         return (
-            f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS "  # noqa: S608
+            f"CREATE TEMP TABLE IF NOT EXISTS {self.staging} ON COMMIT DELETE ROWS AS "  # noqa: S608
             f"SELECT {cols} FROM {self.name} WITH NO DATA"
         )
 
@@ -98,7 +98,8 @@ class UpsertTable:
             f'"{c}"::numeric' if c in self.decimals else f'"{c}"' for c in self.columns
         )
 
-    def upsert_sql(self, staging: str) -> str:
+    def upsert_sql(self) -> str:
+        staging = self.staging
         if not self.version:
             return self._insert_new_sql(staging)
         cols = ", ".join(f'"{c}"' for c in self.columns)
@@ -127,6 +128,18 @@ class UpsertTable:
 Rows = Sequence[tuple[Any, ...]]
 
 
+class Backoff:
+    """Capped exponential waits between attempts while PostgreSQL is unreachable."""
+
+    def __init__(self) -> None:
+        self.delay = 0.1
+
+    async def wait(self, what: str, error: BaseException) -> None:
+        log.warning("PostgreSQL %s failed (%s); retrying in %.1fs", what, error, self.delay)
+        await asyncio.sleep(self.delay)
+        self.delay = min(self.delay * 2, 5.0)
+
+
 async def upsert(pool: asyncpg.Pool, table: UpsertTable, rows: Rows) -> None:
     """Write `rows` (tuples in `table.columns` order) idempotently, retrying until it succeeds."""
     await write(pool, [(table, rows)])
@@ -142,7 +155,7 @@ async def write(pool: asyncpg.Pool, batches: Sequence[tuple[UpsertTable, Rows]])
     if not batches:
         return
     names = ",".join(table.name for table, _ in batches)
-    delay = 0.1
+    backoff = Backoff()
     trusting = True  # the writers' `append` and `update` until a row proves them wrong
     while True:
         try:
@@ -155,11 +168,7 @@ async def write(pool: asyncpg.Pool, batches: Sequence[tuple[UpsertTable, Rows]])
             trusting = False
         except RETRIABLE as error:
             SINK_RETRIES.labels(names).inc()
-            log.warning(
-                "PostgreSQL write to %s failed (%s); retrying in %.1fs", names, error, delay
-            )
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
+            await backoff.wait(f"write to {names}", error)
         else:
             for table, rows in batches:
                 SINK_ROWS.labels(table.name).inc(len(rows))
@@ -179,13 +188,13 @@ async def _write_tables(
     staged ones: few round trips, as each one waits for the worker's event loop."""
     staged = [table for table, _ in batches if not (table.append and trusting)]
     if staged:
-        await connection.execute(";".join(t.staging_sql(t.staging) for t in staged))
+        await connection.execute(";".join(t.staging_sql() for t in staged))
     for table, rows in batches:
         target = table.staging if table in staged else table.name
         await connection.copy_records_to_table(target, records=rows, columns=table.columns)
     upserts = [t for t in staged if not (t.update and trusting)]
     if upserts:
-        await connection.execute(";".join(t.upsert_sql(t.staging) for t in upserts))
+        await connection.execute(";".join(t.upsert_sql() for t in upserts))
     for table, rows in batches:
         if table.update and trusting:
             status = await connection.execute(table.update_sql())
@@ -240,14 +249,12 @@ class PostgresSink:
         await write(self.pool, batches)
 
     async def fetch(self, query: str, *args: Any) -> list[tuple[Any, ...]]:
-        delay = 0.1
+        backoff = Backoff()
         while True:
             try:
                 return [tuple(row) for row in await self.pool.fetch(query, *args)]
             except RETRIABLE as error:
-                log.warning("PostgreSQL read failed (%s); retrying in %.1fs", error, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+                await backoff.wait("read", error)
 
 
 def postgres_sinks(database_url: str, max_size: int = 2) -> SinkFactory:

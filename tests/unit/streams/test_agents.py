@@ -20,8 +20,8 @@ from schemas.odds import OddsSnapshot
 from schemas.topics import ANALYTICS_RACES, ODDS_LIVE
 from streams import reference
 from streams.analytics import CONSUMER, MarketFeeds, create_feeds
+from streams.clock import micros
 from streams.odds_pipeline import Batch, OddsPipeline
-from streams.race_market import micros
 from streams.settings import StreamsSettings
 from streams.sink import Rows, UpsertTable
 from tests.unit.streams.test_race_market import T0, card, snapshot

@@ -23,8 +23,8 @@ from pydantic import ValidationError
 from schemas.base import EventSource, encode, utc_now
 from schemas.odds import OddsSnapshot, RunnerPrice
 from streams import odds_decode
+from streams.clock import micros
 from streams.odds_decode import InvalidOdds, OddsIn, PriceIn, Source, decode_odds
-from streams.race_market import micros
 
 T0 = datetime(2026, 3, 14, 12, 0, tzinfo=UTC)
 HEX_ID = re.compile(r"[0-9a-f]{32}")

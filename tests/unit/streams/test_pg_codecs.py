@@ -7,13 +7,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from streams.clock import micros
 from streams.pg_codecs import (
     decode_numeric,
     decode_timestamptz,
     encode_numeric,
     encode_timestamptz,
 )
-from streams.race_market import micros
 
 
 def test_numeric_known_encodings() -> None:
