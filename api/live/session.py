@@ -13,7 +13,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from fastapi import WebSocket
+from fastapi import WebSocket, WebSocketDisconnect
 
 from api.live.errors import AuthError, CloseCode, ErrorCode, LiveError, ProtocolError, TokenError
 from api.live.outbox import Kind, Outbox
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 MAX_FRAMES_PER_MESSAGE = 256
 MAX_CONSECUTIVE_ERRORS = 50
+CLOSE_SEND_TIMEOUT_S = 5.0  # for a closing frame to leave the transport
 
 
 def dumps(frame: dict[str, Any]) -> str:
@@ -156,24 +157,38 @@ class Session:
                 await self.writer
         dropped = self.outbox.pending_updates
         left = self.outbox.drain(len(self.outbox.entries))
-        with contextlib.suppress(Exception):
-            if code is not CloseCode.SLOW_CONSUMER and left:
-                # e.g. the error frame that explains the close: deliver what is queued first
-                text = "\n".join(e.to_text() for e in left)
-                await asyncio.wait_for(self.websocket.send_text(text), 5)
+        # Each step is bounded and independent: a frame is on the transport as soon as its send
+        # starts, the wait is only for the client to drain it. A slow reader whose buffers are
+        # full must still get the close frame queued behind the notice, or the connection
+        # would stay open with nobody reading from it.
+        if code is not CloseCode.SLOW_CONSUMER and left:
+            # e.g. the error frame that explains the close: deliver what is queued first
+            text = "\n".join(e.to_text() for e in left)
+            if await self._send_within(text, CLOSE_SEND_TIMEOUT_S):
                 dropped = 0
-            if notice:
-                frame = {
-                    "type": "reconnect",
-                    "reason": reason,
-                    "close_code": int(code),
-                    "retry_after_ms": 1_000,
-                    "dropped_updates": dropped,
-                    "tokens": {k: v for k, v in self.sent_tokens.items() if k in self.subs},
-                }
-                await asyncio.wait_for(self.websocket.send_text(dumps(frame)), 5)
-            await asyncio.wait_for(self.websocket.close(code=int(code), reason=reason), 5)
+        if notice:
+            frame = {
+                "type": "reconnect",
+                "reason": reason,
+                "close_code": int(code),
+                "retry_after_ms": 1_000,
+                "dropped_updates": dropped,
+                "tokens": {k: v for k, v in self.sent_tokens.items() if k in self.subs},
+            }
+            await self._send_within(dumps(frame), CLOSE_SEND_TIMEOUT_S)
+        # The server's close handshake has its own timeout (websockets' close_timeout), after
+        # which it drops a client that never reads the close frame.
+        with contextlib.suppress(Exception):
+            await self.websocket.close(code=int(code), reason=reason)
         self.closed.set()
+
+    async def _send_within(self, text: str, timeout_s: float) -> bool:
+        try:
+            await asyncio.wait_for(self.websocket.send_text(text), timeout_s)
+        # the client is not reading, or gone (uvicorn raises OSError, Starlette RuntimeError)
+        except (TimeoutError, OSError, RuntimeError, WebSocketDisconnect):
+            return False
+        return True
 
     # -- incoming -----------------------------------------------------------------------------
 

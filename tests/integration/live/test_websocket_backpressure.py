@@ -76,6 +76,8 @@ async def test_slow_client_is_conflated_then_closed_while_a_fast_one_keeps_up(
         seen = await counters(small_queue_api)
         assert seen["slow_consumer_closes"] == 1
         assert seen["conflated_updates"] > 0
+        # The slow client reads again from now on: what was in flight, the notice, then 4008.
+        slow_reading = asyncio.create_task(slow.read_until_closed())
 
         # The fast client on the same process is still connected and keeps receiving.
         for each in races:
@@ -93,8 +95,7 @@ async def test_slow_client_is_conflated_then_closed_while_a_fast_one_keeps_up(
         assert fast.prices("s1") == expected
         assert (fast.stats.gaps, fast.stats.duplicates) == (0, 0)
 
-        # The slow client finds, after what was already in flight, a reconnect frame and 4008.
-        frames = await slow.read_until_closed()
+        frames = await asyncio.wait_for(slow_reading, 60)
         assert slow.close_code == 4008
         notice = frames[-1]
         assert notice["type"] == "reconnect"

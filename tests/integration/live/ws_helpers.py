@@ -1,6 +1,7 @@
 """Helpers for the websocket integration tests: an API child process, events, oracles."""
 
 import asyncio
+import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -158,6 +159,9 @@ def subscription(race: Race, sub_id: str = "s1", **extra: Any) -> dict[str, Any]
             "fields": ["best", "prices", "analytics", "market"], **extra}  # fmt: skip
 
 
+RECEIVE_BUFFER_BYTES = 16 * 1024
+
+
 class RawClient:
     """A websocket client on a bare asyncio stream that reads only when told to, so the server
     sees a genuinely slow reader (the websockets client library reads ahead without limit)."""
@@ -169,7 +173,14 @@ class RawClient:
 
     async def connect(self) -> None:
         host, port = self.url.split("//")[1].split("/")[0].split(":")
-        self.reader, self.writer = await asyncio.open_connection(host, int(port))
+        # A small receive buffer, fixed before connecting, turns off the kernel's autotuning
+        # (tcp_rmem allows 32 MB here): the reader's window fills after a few frames, as a
+        # genuinely slow client's would, instead of after however much the kernel lends it.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
+        sock.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(sock, (host, int(port)))
+        self.reader, self.writer = await asyncio.open_connection(sock=sock)
         self.protocol.send_request(self.protocol.connect())
         await self._flush()
         while not self.protocol.events_received():
