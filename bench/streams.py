@@ -49,20 +49,21 @@ async def _time_worker(infra: BenchInfra, prices: int) -> tuple[float, float]:
     """Seconds from the first price in PostgreSQL to the last price and analytics, and the total
     wait. Done means every price is in the history and counted in the bookmaker analytics."""
     connection = await asyncpg.connect(infra.database_url)
-    query = (
-        "SELECT (SELECT coalesce(sum(prices), 0) FROM bookmaker_analytics), "
-        "(SELECT count(*) FROM odds_history)"
-    )
+    # Cheap polls: counting the history every 0.1 s took ~10% of a core from the system timed.
+    started_query = "SELECT EXISTS (SELECT FROM odds_history)"
+    counted_query = "SELECT coalesce(sum(prices), 0) FROM bookmaker_analytics"
     try:
         started = time.perf_counter()
-        while not any(await connection.fetchrow(query)):  # noqa: ASYNC110
+        while not await connection.fetchval(started_query):  # noqa: ASYNC110
             await asyncio.sleep(0.02)
         first = time.perf_counter()
-        while min(counted := await connection.fetchrow(query)) < prices:  # noqa: ASYNC110
+        while await connection.fetchval(counted_query) < prices:  # noqa: ASYNC110
             await asyncio.sleep(0.1)
         last = time.perf_counter()
-        if counted[1] != prices:
-            raise RuntimeError(f"{counted[1]} history rows for {prices} prices")
+        # The bookmaker analytics count the prices applied, written with their history rows.
+        history = await connection.fetchval("SELECT count(*) FROM odds_history")
+        if history != prices:
+            raise RuntimeError(f"{history} history rows for {prices} prices")
     finally:
         await connection.close()
     return last - first, last - started

@@ -175,6 +175,13 @@ async def write(pool: asyncpg.Pool, batches: Sequence[tuple[UpsertTable, Rows]])
             return
 
 
+# An update joins its staged rows to the table. The staging table has no statistics, and the
+# planner's default is a hash join over the whole target table: its cost grows with the table,
+# not the batch (odds_latest: 130 ms per 2,500 rows at 70,000 quotes, against 65 ms through the
+# primary key). Updates come last in the transaction, so the setting ends with it.
+INDEX_JOIN = "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; "
+
+
 class RowsMissing(Exception):
     """An `update` batch found fewer stored rows than it has."""
 
@@ -197,7 +204,7 @@ async def _write_tables(
         await connection.execute(";".join(t.upsert_sql() for t in upserts))
     for table, rows in batches:
         if table.update and trusting:
-            status = await connection.execute(table.update_sql())
+            status = await connection.execute(INDEX_JOIN + table.update_sql())
             if int(status.split()[-1]) != len(rows):
                 raise RowsMissing(f"{status} of {len(rows)} {table.name} rows")
 
