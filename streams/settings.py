@@ -38,7 +38,11 @@ class StreamsSettings(ConnectionSettings):
         "the stream falling behind.",
     )
     batch_events: int = Field(
-        default=2000, ge=1, description="Most events per batch (odds pipeline and agents)."
+        default=5000,
+        ge=1,
+        description="Most events per batch (odds pipeline and agents). Only a backlog fills "
+        "one: live, a batch is what arrived within the flush interval. Fewer, bigger "
+        "transactions catch up faster (bench: 5000 against 2000, +35-50% prices/s).",
     )
     session_timeout_s: float = Field(
         default=60.0,
