@@ -347,6 +347,7 @@ def streams() -> None:
     import gc
 
     import faust
+    import uvloop
 
     from streams.app import create_app
     from streams.settings import StreamsSettings
@@ -355,6 +356,9 @@ def streams() -> None:
     # rows by the ten thousand: collect the young generation hundreds of times less often (a third
     # more throughput in `make bench`).
     gc.set_threshold(200_000, 50, 50)
+    # uvloop: the pipeline's socket writes and callbacks cost about a tenth of its time on
+    # asyncio's own loop (Faust, aiokafka and asyncpg all support it).
+    uvloop.install()
     settings = StreamsSettings()
     worker = faust.Worker(create_app(settings), loglevel="INFO", redirect_stdouts=False)
     worker.execute_from_commandline()
