@@ -3,6 +3,7 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import asyncpg
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
@@ -20,12 +21,13 @@ from api import (
     statistics,
     stream,
 )
-from api.access import AccessControl
+from api.access import AccessControl, KeyCache
 from api.caching import ETagMiddleware
 from api.database import open_pool
 from api.fanout import LiveHub
 from api.fastpath import BookFastPath
 from api.kafka_health import KafkaHealth, live_topics
+from api.live.credentials import StreamCredentials
 from api.live.settings import LiveSettings
 from api.microcache import MicroCache
 from api.settings import ApiSettings
@@ -38,24 +40,26 @@ def create_app(settings: ApiSettings, live_settings: LiveSettings | None = None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, State]]:
-        fanout = LiveHub(settings.kafka_bootstrap_servers, live)
         health = KafkaHealth(
             settings.kafka_bootstrap_servers, odds_group(settings.streams_group_id), live_topics()
         )
-        async with open_pool(settings) as pool, fanout.running(), health.open():
-            book_cache = MicroCache(settings.book_cache_s)
-            state = State(
-                settings=settings,
-                pool=pool,
-                fanout=fanout,
-                kafka_health=health,
-                book_cache=book_cache,
-            )
-            app.state.live_hub = fanout  # for the server's shutdown notice (api/server.py)
-            try:
-                yield {"state": state}
-            finally:
-                await book_cache.aclose()  # its background refreshes use the pool
+        async with open_pool(settings) as pool:
+            credentials = _stream_credentials(settings, live, pool)
+            fanout = LiveHub(settings.kafka_bootstrap_servers, live, credentials)
+            async with fanout.running(), health.open():
+                book_cache = MicroCache(settings.book_cache_s)
+                state = State(
+                    settings=settings,
+                    pool=pool,
+                    fanout=fanout,
+                    kafka_health=health,
+                    book_cache=book_cache,
+                )
+                app.state.live_hub = fanout  # for the server's shutdown notice (api/server.py)
+                try:
+                    yield {"state": state}
+                finally:
+                    await book_cache.aclose()  # its background refreshes use the pool
 
     app = FastAPI(
         title="DarkHorses API",
@@ -94,3 +98,15 @@ def create_app(settings: ApiSettings, live_settings: LiveSettings | None = None)
     )
     app.add_middleware(observability.RequestMetrics)
     return app
+
+
+def _stream_credentials(
+    settings: ApiSettings, live: LiveSettings, pool: asyncpg.Pool
+) -> StreamCredentials:
+    """The stream accepts the REST API's keys too, looked up through the same kind of cache."""
+    keys = KeyCache(settings.api_key_cache_s)
+
+    async def known_key(api_key: str) -> bool:
+        return await keys.lookup(pool, api_key) is not None
+
+    return StreamCredentials(live, settings.auth_required, known_key)

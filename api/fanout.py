@@ -26,6 +26,7 @@ from pydantic import ValidationError
 
 from api.live.book import BookStore, RaceBook
 from api.live.catchup import catch_up, replay
+from api.live.credentials import StreamCredentials
 from api.live.errors import CloseCode, ErrorCode, LiveError, TokenError
 from api.live.outbox import Outbox
 from api.live.session import Session
@@ -42,9 +43,15 @@ log = logging.getLogger(__name__)
 
 
 class LiveHub:
-    def __init__(self, bootstrap_servers: str, settings: LiveSettings) -> None:
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        settings: LiveSettings,
+        credentials: StreamCredentials | None = None,
+    ) -> None:
         self.bootstrap_servers = bootstrap_servers
         self.settings = settings
+        self.credentials = credentials or StreamCredentials(settings)
         self.signer = Signer(settings.secret.get_secret_value().encode())
         self.store = BookStore()
         self.ready = asyncio.Event()

@@ -41,9 +41,9 @@ async def mint_token(
 ) -> AccessToken:
     """Exchange an API key (header `X-API-Key`) for a token a browser can put in the URL."""
     live = state.fanout.settings
-    if live.open_mode:
+    if state.fanout.credentials.open_mode:
         subject = "open"
-    elif x_api_key is None or x_api_key not in live.key_set():
+    elif x_api_key is None or not await state.fanout.credentials.valid(x_api_key):
         raise UnauthorizedError("a valid X-API-Key header is required")
     else:
         subject = key_subject(x_api_key)
@@ -91,7 +91,7 @@ async def live_stream(
     try:
         if not session.authenticated and (credentials[0] or credentials[1]):
             try:
-                session.authenticate(*credentials)
+                await session.authenticate(*credentials)
             except AuthError as error:
                 session.send_frame(error.frame())
                 session.request_close(CloseCode.UNAUTHORIZED, error.code.value, notice=False)

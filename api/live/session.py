@@ -46,7 +46,7 @@ class Session:
         self.sent_tokens: dict[str, str] = {}
         self.heartbeat_s = self.settings.heartbeat_ms / 1000
         self.last_sent = time.monotonic()
-        self.authenticated = self.settings.open_mode
+        self.authenticated = hub.credentials.open_mode
         self.subject = "open" if self.authenticated else ""
         self.closing: CloseCode | None = None
         self.closed = asyncio.Event()
@@ -56,10 +56,10 @@ class Session:
 
     # -- credentials --------------------------------------------------------------------------
 
-    def authenticate(self, api_key: str | None, token: str | None) -> None:
+    async def authenticate(self, api_key: str | None, token: str | None) -> None:
         if api_key is not None:
-            if api_key not in self.settings.key_set():
-                raise AuthError("unknown API key")
+            if not await self.hub.credentials.valid(api_key):
+                raise AuthError("unknown or revoked API key")
             self.subject = key_subject(api_key)
         elif token is not None:
             try:
@@ -211,7 +211,7 @@ class Session:
 
     async def _dispatch(self, frame: ClientFrame) -> None:
         if isinstance(frame, Auth):
-            self.authenticate(frame.api_key, frame.token)
+            await self.authenticate(frame.api_key, frame.token)
             self._status(frame.id, "auth")
             return
         if not self.authenticated:

@@ -11,7 +11,9 @@ class LiveSettings(BaseSettings):
 
     api_keys: str = Field(
         default="",
-        description="Comma-separated API keys; empty means open mode (no authentication).",
+        description="Comma-separated keys for the stream alone, on top of the database's API "
+        "keys (api/live/credentials.py). With none and DARKHORSES_API_AUTH_REQUIRED off, the "
+        "stream is open (no authentication).",
     )
     secret: SecretStr = Field(
         default=SecretStr("darkhorses-dev-secret"),
@@ -61,7 +63,3 @@ class LiveSettings(BaseSettings):
 
     def key_set(self) -> frozenset[str]:
         return frozenset(k.strip() for k in self.api_keys.split(",") if k.strip())
-
-    @property
-    def open_mode(self) -> bool:
-        return not self.key_set()

@@ -1,11 +1,16 @@
 """Access control, caching and operations endpoints of a real API process."""
 
+import asyncio
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
+import orjson
 import pytest
+import websockets
 
 from api.database import open_pool
 from api.settings import ApiSettings
@@ -126,3 +131,41 @@ async def test_the_api_pool_is_read_only(infra: Infra) -> None:
         assert await pool.fetchval("SELECT current_user") == "darkhorses_reader"
         with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
             await pool.execute("DELETE FROM odds_latest")
+
+
+async def test_the_live_stream_takes_the_same_api_keys(
+    infra: Infra, secured_api: ApiProcess
+) -> None:
+    """With keys required, the websocket accepts the database's API keys (no stream keys set),
+    refuses anything else and a revoked key, and mints tokens for them."""
+    key_id, key = await create_key(infra.database_url, "stream", rate_limit_per_min=100)
+    stream = f"{secured_api.ws_url}/v1/stream"
+    async with websockets.connect(stream) as ws:
+        assert orjson.loads(await ws.recv())["auth_required"] is True
+        await ws.send(orjson.dumps({"op": "auth", "api_key": key, "id": "a"}))
+        status = await frame_of(ws, "status")
+        assert (status["op"], status["id"], status["ok"]) == ("auth", "a", True)
+    async with websockets.connect(f"{stream}?api_key={key}") as ws:
+        assert orjson.loads(await ws.recv())["auth_required"] is False
+    async with httpx.AsyncClient(base_url=secured_api.base_url) as client:
+        minted = await client.post("/v1/stream/token", headers={"X-API-Key": key})
+        assert minted.status_code == 200
+    async with websockets.connect(f"{stream}?token={minted.json()['token']}") as ws:
+        assert orjson.loads(await ws.recv())["auth_required"] is False
+
+    assert await revoke_key(infra.database_url, key_id)
+    for url in (f"{stream}?api_key={key}", f"{stream}?api_key=dh_nope"):
+        async with websockets.connect(url) as ws:
+            error = await frame_of(ws, "error")
+            assert (error["code"], error["fatal"]) == ("unauthorized", True)
+            with contextlib.suppress(websockets.ConnectionClosed):
+                await asyncio.wait_for(ws.recv(), 10)
+        assert ws.close_code == 4001
+
+
+async def frame_of(ws: Any, kind: str) -> dict[str, Any]:
+    while True:
+        for line in str(await asyncio.wait_for(ws.recv(), 30)).split("\n"):
+            frame: dict[str, Any] = orjson.loads(line)
+            if frame["type"] == kind:
+                return frame
