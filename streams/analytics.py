@@ -19,7 +19,7 @@ from aiokafka.partitioner import murmur2
 
 from schemas.topics import ANALYTICS_BOOKMAKERS, ANALYTICS_RACES, ODDS_LIVE
 from streams.analytics_rows import readout_rows
-from streams.market_board import MarketBoard, RaceRetired, Readout
+from streams.market_board import MarketBoard, Readout
 from streams.market_store import MARKET_RACES, header_rows
 from streams.metrics import STALE_EVENTS
 from streams.odds import NEW_QUOTES, ODDS_HISTORY, STORED_QUOTES, PriceRows
@@ -134,11 +134,7 @@ class OddsBatch:
             except InvalidOdds as error:
                 self.rejects.append((index, f"invalid OddsSnapshot: {error}"))
                 continue
-            try:
-                applied = board.apply_odds(snapshot)
-            except RaceRetired as error:
-                self.rejects.append((index, str(error)))
-                continue
+            applied = board.apply_odds(snapshot)
             if applied:
                 prices.add(snapshot, applied)
             else:

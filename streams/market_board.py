@@ -10,11 +10,6 @@ whole market per event would cost more than everything else together. Races chan
 last analytics stay pending until due (the odds pipeline reads them out when events stop too),
 and every race restored from PostgreSQL starts pending, so the analytics always converge on the
 state.
-
-A race quiet for the horizon (no odds, card or status for `horizon_h`, event time, behind the
-newest event) is retired: it leaves the board, so a worker that runs for months holds only the
-recent markets. Its id stays known: cards and statuses for it no longer move the board, and its
-odds are rejected (dead-lettered by the pipeline) rather than starting a market from nothing.
 """
 
 import time
@@ -29,16 +24,6 @@ from streams.clock import US, instant, micros
 from streams.odds_decode import OddsIn
 from streams.race_analytics import AnalyticsParams, race_analytics
 from streams.race_market import Applied, RaceMarket, Version
-
-SWEEP_US = 10 * 60 * US  # event time between two looks for races past the horizon
-
-
-class RaceRetired(ValueError):
-    def __init__(self, race_id: str, horizon_h: float) -> None:
-        super().__init__(
-            f"race {race_id} is retired: nothing happened in it for {horizon_h:g} h before "
-            "the newest event"
-        )
 
 
 @dataclass
@@ -62,22 +47,17 @@ class MarketBoard:
         self.analysed_at: dict[str, float] = {}  # race -> clock of its last analytics
         self.books_analysed_at = float("-inf")
         self.readout_clock = 0.0  # clock of the last budgeted read-out
-        self.retired: set[str] = set()
-        self.swept = 0  # event time of the last look for races past the horizon
 
     def race(self, race_id: str) -> RaceMarket:
         race = self.races.get(race_id)
         if race is None:
-            if race_id in self.retired:
-                raise RaceRetired(race_id, self.params.horizon_h)
             race = self.races[race_id] = RaceMarket(race_id)
         return race
 
     # -- events -----------------------------------------------------------------------------
 
     def apply_odds(self, snapshot: OddsIn) -> Applied:
-        """Apply one snapshot; returns the prices applied (none: a duplicate or out of date).
-        Raises `RaceRetired` for a race past the horizon."""
+        """Apply one snapshot; returns the prices applied (none: a duplicate or out of date)."""
         race = self.race(snapshot.race_id)
         applied = race.apply_odds(snapshot, self.params.keep_us, self.params.rate_window_us)
         if applied:
@@ -92,7 +72,6 @@ class MarketBoard:
         """Take a race restored from PostgreSQL; its analytics are rewritten (they may lag the
         state: a read-out can be deferred past the batch that changed it)."""
         self.races[race.race_id] = race
-        self.retired.discard(race.race_id)
         self.now = max(self.now, race.latest)
         self.dirty_races[race.race_id] = None
         for book, name in race.book_names.items():
@@ -107,39 +86,7 @@ class MarketBoard:
             self.dirty_races.pop(race_id, None)
             self.analysed_at.pop(race_id, None)
 
-    def retire(self, race_ids: list[str]) -> None:
-        """Retire races: they leave the board (their stored rows stay) and their bookmakers'
-        coverage is read out again without them."""
-        for race_id in race_ids:
-            race = self.races.pop(race_id, None)
-            if race is not None:
-                self.dirty_books.update(race.book_names)
-            self.changed.discard(race_id)
-            self.dirty_races.pop(race_id, None)
-            self.analysed_at.pop(race_id, None)
-            self.retired.add(race_id)
-
-    def sweep(self) -> None:
-        """Retire the races past the horizon (every `SWEEP_US` of event time); a race with a
-        change not yet read out waits for the next look."""
-        if self.now - self.swept < SWEEP_US:
-            return
-        self.swept = self.now
-        cutoff = self.now - self.params.horizon_us
-        self.retire(
-            [
-                race_id
-                for race_id, race in self.races.items()
-                if race.activity < cutoff
-                and race_id not in self.changed
-                and race_id not in self.dirty_races
-            ]
-        )
-
     def apply_card(self, card: Racecard) -> bool:
-        """Apply a racecard (ignored for a retired race: its reference rows are still written)."""
-        if card.race_id in self.retired:
-            return False
         race = self.race(card.race_id)
         changed = race.apply_card(
             _version(card.source_time, card.event_id),
@@ -152,8 +99,6 @@ class MarketBoard:
         return changed
 
     def apply_status(self, state: MarketState) -> bool:
-        if state.race_id in self.retired:
-            return False
         race = self.race(state.race_id)
         changed = race.apply_status(_version(state.source_time, state.event_id), state.status)
         self.changed.add(state.race_id)
@@ -171,7 +116,6 @@ class MarketBoard:
         With a `share`, analytics may take at most that share of the wall time since the last
         read-out (the longest-waiting races first, at least one): under a flood of events the
         races' analytics come less often instead of the stream falling behind."""
-        self.sweep()
         if clock is None:
             due = sorted(self.dirty_races)
         else:

@@ -30,14 +30,7 @@ STREAM_OFFSETS = UpsertTable(
 )
 
 OFFSETS_SQL = "SELECT partition, next_offset FROM stream_offsets WHERE consumer = $1 AND topic = $2"
-# With each race's last activity (odds, card or status; streams/race_market.py `activity`), so
-# that races past the horizon are not restored.
-HEADERS_SQL = """
-SELECT race_id, header::text,
-       greatest((header->>'latest')::bigint, (header->'status_version'->>0)::bigint,
-                (header->'card_version'->>0)::bigint)
-FROM market_races
-"""
+HEADERS_SQL = "SELECT race_id, header::text FROM market_races"
 
 
 # Times as integer microseconds (the board's clock); numerics without the trailing zeros of

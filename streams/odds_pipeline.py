@@ -177,30 +177,19 @@ class OddsPipeline:
     # -- partitions -------------------------------------------------------------------------
 
     async def restore(self, partitions: set[int]) -> dict[int, int]:
-        """Restore the races of `partitions` from PostgreSQL onto the board (those past the
-        horizon only as retired ids); returns their stored next offsets (absent: never
-        consumed, start at the beginning)."""
+        """Restore the races of `partitions` from PostgreSQL onto the board; returns their stored
+        next offsets (absent: never consumed, start at the beginning)."""
         board = self.feeds.board
-        stored_races = await self.sink.fetch(HEADERS_SQL)
-        newest = max([board.now, *(activity for _, _, activity in stored_races)])
-        cutoff = newest - board.params.horizon_us
-        headers, retired = [], []
-        for race_id, header, activity in stored_races:
-            if race_partition(race_id) in partitions:
-                if activity >= cutoff:
-                    headers.append((race_id, header))
-                else:
-                    retired.append(race_id)
+        headers = [
+            (race_id, header)
+            for race_id, header in await self.sink.fetch(HEADERS_SQL)
+            if race_partition(race_id) in partitions
+        ]
         race_ids = [race_id for race_id, _ in headers]
         quotes = await self.sink.fetch(QUOTES_SQL, race_ids) if race_ids else []
         for race in restore_races(headers, quotes):
             board.adopt(race)
-        board.retire(retired)
-        log.info(
-            "market board recovered %d races from PostgreSQL (%d retired)",
-            len(race_ids),
-            len(retired),
-        )
+        log.info("market board recovered %d races from PostgreSQL", len(race_ids))
         stored = await self.sink.fetch(OFFSETS_SQL, self.consumer_name, ODDS_LIVE.name)
         return {p: offset for p, offset in stored if p in partitions}
 

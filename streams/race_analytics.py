@@ -20,11 +20,6 @@ class AnalyticsParams:
     move_window_min: int = 60
     thresholds: mm.MoveThresholds = field(default_factory=mm.MoveThresholds)
     rate_window_min: int = 5
-    horizon_h: float = 48.0  # races quiet this long behind the newest event leave the board
-
-    @property
-    def horizon_us(self) -> int:
-        return int(self.horizon_h * 3600 * US)
 
     @property
     def keep_us(self) -> int:

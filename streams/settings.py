@@ -60,13 +60,6 @@ class StreamsSettings(ConnectionSettings):
     )
     steamer_min_books: int = Field(default=3, ge=1, description="Books that must agree.")
     rate_window_min: int = Field(default=5, ge=1, description="Window of update rates.")
-    race_horizon_h: float = Field(
-        default=48.0,
-        gt=0,
-        description="A race with no odds, card or status for this long (event time, behind the "
-        "newest event) leaves the market board and is no longer restored, so a long-running "
-        "worker's memory stays bounded; odds arriving for it later are dead-lettered.",
-    )
 
     @property
     def heartbeat_interval_s(self) -> float:
@@ -80,7 +73,6 @@ class StreamsSettings(ConnectionSettings):
             move_window_min=self.steamer_window_min,
             thresholds=MoveThresholds(self.steamer_points, self.steamer_min_books),
             rate_window_min=self.rate_window_min,
-            horizon_h=self.race_horizon_h,
         )
 
     @property

@@ -11,15 +11,12 @@ import asyncpg
 import pytest
 
 from schemas.base import EventSource, encode
-from schemas.market import MarketState, MarketStatus
 from schemas.odds import OddsSnapshot, RunnerPrice
 from schemas.racecards import Racecard, Runner
 from schemas.stats import FetchStats
 from schemas.topics import FETCH_STATS, ODDS_HISTORICAL, RACECARDS, RESULTS
 from streams.analytics import apply_batch
-from streams.clock import micros
 from streams.market_board import MarketBoard
-from streams.market_store import HEADERS_SQL, MARKET_RACES, header_rows
 from streams.odds import NEW_QUOTES, STORED_QUOTES
 from streams.race_analytics import AnalyticsParams
 from streams.sink import PostgresSink
@@ -210,28 +207,4 @@ def odds_snapshot(race: str, minute: int, prices: dict[str, str]) -> OddsSnapsho
         bookmaker_id="bet365",
         bookmaker="Bet365",
         prices=tuple(RunnerPrice(horse_id=h, decimal=Decimal(p)) for h, p in prices.items()),
-    )
-
-
-async def test_stored_headers_give_each_race_its_last_activity(infra: Infra) -> None:
-    """The restore reads each race's last activity (odds, card or status) from its header, to
-    leave out the races past the horizon."""
-    board = MarketBoard(AnalyticsParams())
-    race = f"rac_activity_{uuid.uuid4().hex[:6]}"
-    outcome = apply_batch(board, [encode(odds_snapshot(race, 0, {"h1": "3.0"}))])
-    board.apply_status(
-        MarketState(
-            source=EventSource.SIMULATOR,
-            source_time=datetime(2026, 3, 14, 13, tzinfo=UTC),
-            race_id=race,
-            status=MarketStatus.OFF,
-        )
-    )
-    sink = PostgresSink(infra.database_url)
-    async with sink:
-        await sink.write(outcome.writes)
-        await sink.write([(MARKET_RACES, header_rows(board, [race]))])
-        stored = {row[0]: row[2] for row in await sink.fetch(HEADERS_SQL)}
-    assert (
-        stored[race] == board.races[race].activity == micros(datetime(2026, 3, 14, 13, tzinfo=UTC))
     )
