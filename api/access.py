@@ -82,10 +82,10 @@ class RateLimiter:
 
 
 class AccessControl:
-    def __init__(self, app: ASGIApp, settings: ApiSettings) -> None:
+    def __init__(self, app: ASGIApp, settings: ApiSettings, keys: KeyCache) -> None:
         self.app = app
         self.settings = settings
-        self.keys = KeyCache(settings.api_key_cache_s)
+        self.keys = keys  # shared with the live stream's credentials
         self.limiter = RateLimiter()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

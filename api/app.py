@@ -37,6 +37,7 @@ from schemas.topics import odds_group
 
 def create_app(settings: ApiSettings, live_settings: LiveSettings | None = None) -> FastAPI:
     live = live_settings or LiveSettings()
+    keys = KeyCache(settings.api_key_cache_s)  # one cache of API keys for REST and the stream
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, State]]:
@@ -44,7 +45,7 @@ def create_app(settings: ApiSettings, live_settings: LiveSettings | None = None)
             settings.kafka_bootstrap_servers, odds_group(settings.streams_group_id), live_topics()
         )
         async with open_pool(settings) as pool:
-            credentials = _stream_credentials(settings, live, pool)
+            credentials = _stream_credentials(settings, live, pool, keys)
             fanout = LiveHub(settings.kafka_bootstrap_servers, live, credentials)
             async with fanout.running(), health.open():
                 book_cache = MicroCache(settings.book_cache_s)
@@ -88,7 +89,7 @@ def create_app(settings: ApiSettings, live_settings: LiveSettings | None = None)
     app.add_middleware(ETagMiddleware)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(BookFastPath)
-    app.add_middleware(AccessControl, settings=settings)
+    app.add_middleware(AccessControl, settings=settings, keys=keys)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
@@ -101,10 +102,9 @@ def create_app(settings: ApiSettings, live_settings: LiveSettings | None = None)
 
 
 def _stream_credentials(
-    settings: ApiSettings, live: LiveSettings, pool: asyncpg.Pool
+    settings: ApiSettings, live: LiveSettings, pool: asyncpg.Pool, keys: KeyCache
 ) -> StreamCredentials:
-    """The stream accepts the REST API's keys too, looked up through the same kind of cache."""
-    keys = KeyCache(settings.api_key_cache_s)
+    """The stream accepts the REST API's keys too, looked up through REST's own key cache."""
 
     async def known_key(api_key: str) -> bool:
         return await keys.lookup(pool, api_key) is not None
