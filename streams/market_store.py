@@ -48,7 +48,7 @@ def header_rows(board: MarketBoard, race_ids: Iterable[str]) -> list[tuple[Any, 
     rows = []
     for race_id in race_ids:
         race = board.races[race_id]
-        rows.append((race_id, race.revision, orjson.dumps(race.dump_header()).decode()))
+        rows.append((race_id, race.revision, orjson.dumps(race.dump_header())))
     return rows
 
 

@@ -1,10 +1,12 @@
-"""The price tables: every applied price in `odds_history`, and the newest price per (race,
+"""The price tables: every applied price in the history, and the newest price per (race,
 runner, bookmaker) with its story in `odds_latest`.
 
 Written by the odds pipeline (streams/odds_pipeline.py) in the same transaction as the analytics,
-the race headers and the consumed offsets. The board applies each price at most once, so history
-rows are normally new and are COPYed straight into the table; the sink falls back to an
-insert-if-new when one is not (a duplicate published twice with different event ids).
+the race headers and the consumed offsets. The history is stored one row per applied event, its
+applied prices in one JSON array (`odds_history_events`, read one row per price through the
+`odds_history` view): a quarter of the rows and index entries (sql/0009). The board applies each
+event at most once, so history rows are normally new and are COPYed straight into the table; the
+sink falls back to an insert-if-new when one is not.
 """
 
 from dataclasses import replace
@@ -18,14 +20,12 @@ from streams.race_market import Applied, Quote
 from streams.sink import UpsertTable
 
 ODDS_HISTORY = UpsertTable(
-    name="odds_history",
+    name="odds_history_events",
     columns=(
-        "race_id", "horse_id", "bookmaker_id", "source_time", "price_decimal", "price_fractional",
-        "ew_places", "ew_denom", "source", "event_id", "ingest_time",
+        "race_id", "bookmaker_id", "source_time", "event_id", "source", "ingest_time", "prices",
     ),
-    key=("race_id", "horse_id", "bookmaker_id", "source_time"),
+    key=("race_id", "bookmaker_id", "source_time", "event_id"),
     version=(),
-    decimals=("price_decimal",),
     append=True,
 )  # fmt: skip
 ODDS_LATEST = UpsertTable(
@@ -45,7 +45,7 @@ STORED_QUOTES = replace(ODDS_LATEST, update=True)
 
 
 class PriceRows:
-    """One batch's price rows: a history row per applied price, a latest row per quote."""
+    """One batch's price rows: a history row per applied event, a latest row per quote."""
 
     def __init__(self) -> None:
         self.history: list[tuple[Any, ...]] = []
@@ -56,13 +56,13 @@ class PriceRows:
         # Times as microseconds: cheap to encode (streams/pg_codecs.py).
         at, ingested, event_id = snapshot.source_us, micros(snapshot.ingest_time), snapshot.event_id
         newest = self._newest
+        prices = []
         for price, quote in applied:
             horse = price.horse_id
-            self.history.append(
-                (race, horse, book, at, price.decimal, price.fractional, price.ew_places,
-                 price.ew_denom, source, event_id, ingested)
-            )  # fmt: skip
+            prices.append((horse, price.decimal, price.fractional, price.ew_places, price.ew_denom))
             newest[race, horse, book] = (snapshot, price, quote, ingested)  # newer than before
+        # The layout sql/0009 documents and the `odds_history` view reads.
+        self.history.append((race, book, at, event_id, source, ingested, orjson.dumps(prices)))
 
     def latest(self) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
         """The quotes' rows as they stand now (after the whole batch): those of quotes new in

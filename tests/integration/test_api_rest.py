@@ -183,14 +183,11 @@ async def market(infra: Infra, streams_worker: Runtime, api_server: ApiProcess) 
                     for p in s.prices
                 }
             )
-            if (races, results, analysed, historical) == (
-                len(ours),
-                len(market.results),
-                priced,
-                expected_historical,
-            ):
+            stored = (races, results, analysed, historical)
+            expected = (len(ours), len(market.results), priced, expected_historical)
+            if stored == expected:
                 break
-            assert time.monotonic() < deadline, (races, results, analysed, historical)
+            assert time.monotonic() < deadline, f"stored {stored}, expected {expected}"
             await asyncio.sleep(0.5)
         await asyncio.sleep(1)  # the analytics of the last batch
     finally:

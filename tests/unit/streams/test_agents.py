@@ -145,7 +145,12 @@ async def test_a_batch_writes_prices_history_analytics_headers_and_offsets_in_on
     await pipeline.handle(records(first, second, second, first, first=40))  # two duplicates
     await pipeline.drain()
     (batch,) = sink.batches
-    assert len(batch["odds_history"]) == 3  # each applied price once, no duplicate
+    # A history row per applied event, with its applied prices; each event once, no duplicate.
+    history = [(r[2], r[3], orjson.loads(r[6])) for r in batch["odds_history_events"]]
+    assert history == [
+        (micros(T0), "bet365-0", [["h1", "3.0", None, 3, 5], ["h2", "2.5", None, 3, 5]]),
+        (micros(T0 + timedelta(minutes=5)), "bet365-5", [["h1", "3.5", None, 3, 5]]),
+    ]
     latest = {r[1]: r for r in batch["odds_latest"]}  # each quote's newest price and story
     assert (latest["h1"][4], latest["h1"][9]) == ("3.5", micros(T0 + timedelta(minutes=5)))
     assert latest["h1"][12:16] == ("3.0", "3.5", "3.0", 1)
@@ -165,7 +170,7 @@ async def test_a_batch_of_duplicates_only_moves_the_offsets(
     await pipeline.handle(records(event))
     await pipeline.handle(records(event, first=1))
     await pipeline.drain()
-    assert [len(b["odds_history"]) for b in sink.batches] == [1, 0]
+    assert [len(b["odds_history_events"]) for b in sink.batches] == [1, 0]
     assert sink.batches[1]["stream_offsets"] == [("unit-agents.odds", ODDS_LIVE.name, 0, 2)]
 
 

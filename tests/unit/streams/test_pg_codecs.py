@@ -3,14 +3,17 @@
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from streams.clock import micros
 from streams.pg_codecs import (
+    decode_jsonb,
     decode_numeric,
     decode_timestamptz,
+    encode_jsonb,
     encode_numeric,
     encode_timestamptz,
 )
@@ -51,3 +54,15 @@ def test_timestamptz_known_encoding_and_naive_refused() -> None:
     )
     with pytest.raises(ValueError, match="naive"):
         encode_timestamptz(datetime(2026, 3, 14, 12))  # noqa: DTZ001
+
+
+@given(st.text())
+def test_jsonb_takes_bytes_or_text_and_gives_text(text: str) -> None:
+    document = orjson.dumps({"text": text})
+    assert encode_jsonb(document) == encode_jsonb(document.decode()) == b"\x01" + document
+    assert decode_jsonb(encode_jsonb(document)) == document.decode()
+
+
+def test_jsonb_refuses_an_unknown_format_version() -> None:
+    with pytest.raises(ValueError, match="version"):
+        decode_jsonb(b"\x02{}")
