@@ -162,6 +162,13 @@ async def market(infra: Infra, streams_worker: Runtime, api_server: ApiProcess) 
     try:
         deadline = time.monotonic() + 180
         ours = list(market.cards)
+        # Our historical prices only: other modules store some of the same races' (one database).
+        keys = {
+            (s.race_id, p.horse_id, s.bookmaker_id, s.source_time)
+            for s in market.historical
+            for p in s.prices
+        }
+        columns = [list(column) for column in zip(*keys, strict=True)]
         while True:
             races = await connection.fetchval(
                 "SELECT count(*) FROM races WHERE race_id = ANY($1)", ours
@@ -174,17 +181,13 @@ async def market(infra: Infra, streams_worker: Runtime, api_server: ApiProcess) 
             )
             priced = len({s.race_id for s in market.snapshots})
             historical = await connection.fetchval(
-                "SELECT count(*) FROM odds_historical WHERE race_id = ANY($1)", list(market.results)
-            )
-            expected_historical = len(
-                {
-                    (s.race_id, p.horse_id, s.bookmaker_id, s.source_time)
-                    for s in market.historical
-                    for p in s.prices
-                }
+                "SELECT count(*) FROM odds_historical JOIN unnest($1::text[], $2::text[], "
+                "$3::text[], $4::timestamptz[]) AS k(race_id, horse_id, bookmaker_id, source_time) "
+                "USING (race_id, horse_id, bookmaker_id, source_time)",
+                *columns,
             )
             stored = (races, results, analysed, historical)
-            expected = (len(ours), len(market.results), priced, expected_historical)
+            expected = (len(ours), len(market.results), priced, len(keys))
             if stored == expected:
                 break
             assert time.monotonic() < deadline, f"stored {stored}, expected {expected}"
