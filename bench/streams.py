@@ -10,13 +10,15 @@ the touched races' analytics written and published. The card is several real day
 """
 
 import asyncio
-import os
+import contextlib
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
+import psutil
 
 from bench.harness import BenchInfra, bench_infra, record, runtime
 from producers.publisher import EventPublisher
@@ -46,10 +48,34 @@ async def _load(infra: BenchInfra, events: list[OddsSnapshot]) -> None:
         await publisher.flush()
 
 
-async def _time_worker(infra: BenchInfra, prices: int) -> tuple[float, int, float]:
-    """Seconds from the worker's first committed batch to the last price and analytics, the
-    prices stored after that first batch (those the seconds are for), and the total wait. Done
-    means every price is in the history and counted in the bookmaker analytics."""
+@dataclass(frozen=True)
+class Window:
+    """The timed window: its seconds, the prices stored in it, and the CPU seconds each
+    process (with its children: PostgreSQL's backends) used in it."""
+
+    seconds: float
+    prices: int
+    cpu_s: dict[str, float]
+    startup_and_run_s: float
+
+
+def _cpu_s(process: psutil.Process) -> float:
+    """User + system CPU seconds of a process, its live children and the children it reaped."""
+    times = process.cpu_times()
+    total = times.user + times.system + times.children_user + times.children_system
+    for child in process.children(recursive=True):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child_times = child.cpu_times()
+            total += child_times.user + child_times.system
+    return total
+
+
+async def _time_worker(
+    infra: BenchInfra, prices: int, processes: dict[str, psutil.Process]
+) -> Window:
+    """From the worker's first committed batch to the last price and analytics. The prices of
+    that first batch, applied before the clock started, are not counted. Done means every price
+    is in the history and counted in the bookmaker analytics."""
     connection = await asyncpg.connect(infra.database_url)
     # Cheap polls: counting the history every 0.1 s took ~10% of a core from the system timed.
     started_query = "SELECT EXISTS (SELECT FROM odds_history_events)"
@@ -60,18 +86,20 @@ async def _time_worker(infra: BenchInfra, prices: int) -> tuple[float, int, floa
         while not await connection.fetchval(started_query):  # noqa: ASYNC110
             await asyncio.sleep(0.02)
         first = time.perf_counter()
-        # The first batch was applied before the clock started: its prices are not counted.
+        cpu_first = {name: _cpu_s(process) for name, process in processes.items()}
         timed = prices - await connection.fetchval(history_query)
         while await connection.fetchval(counted_query) < prices:  # noqa: ASYNC110
             await asyncio.sleep(0.1)
         last = time.perf_counter()
+        cpu_last = {name: _cpu_s(process) for name, process in processes.items()}
         # The bookmaker analytics count the prices applied, written with their history rows.
         history = await connection.fetchval(history_query)
         if history != prices:
             raise RuntimeError(f"{history} history rows for {prices} prices")
     finally:
         await connection.close()
-    return last - first, timed, last - started
+    cpu = {name: cpu_last[name] - cpu_first[name] for name in processes}
+    return Window(last - first, timed, cpu, last - started)
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -81,10 +109,8 @@ def _peak_rss_mb(pid: int) -> float:
     raise RuntimeError("no VmHWM in /proc status")
 
 
-def _cpu_s(pid: int) -> float:
-    """User + system CPU seconds the process has used (figures on a shared machine)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def _server_pid(pid_file: Path) -> int:
+    return int(pid_file.read_text().split()[0])  # postmaster.pid: the pid on its first line
 
 
 def main() -> None:
@@ -94,17 +120,28 @@ def main() -> None:
         asyncio.run(_load(infra, events))
         env = infra.env(DARKHORSES_STREAMS_APP_ID=f"bench-{uuid.uuid4().hex[:6]}")
         with runtime(["streams"], env, infra.home / "streams-bench.log") as worker:
-            elapsed, timed, total = asyncio.run(_time_worker(infra, prices))
+            processes = {
+                "worker": psutil.Process(worker.pid),
+                "postgres": psutil.Process(
+                    _server_pid(infra.home / "postgres" / "data" / "postmaster.pid")
+                ),
+                "broker": psutil.Process(_server_pid(infra.home / "kafka" / "broker.pid")),
+            }
+            window = asyncio.run(_time_worker(infra, prices, processes))
             rss = _peak_rss_mb(worker.pid)
-            cpu = _cpu_s(worker.pid)
+    # CPU per price in the timed window, per process: where the time goes (2 cores in all).
+    cpu = {
+        f"streams_{name}_cpu_us_per_price": seconds / window.prices * 1e6
+        for name, seconds in window.cpu_s.items()
+    }
     record(
         {
             "streams_prices": prices,
             "streams_events": len(events),
-            "streams_prices_per_s": timed / elapsed,
-            "streams_startup_and_run_s": total,
+            "streams_prices_per_s": window.prices / window.seconds,
+            "streams_startup_and_run_s": window.startup_and_run_s,
             "streams_worker_rss_mb": rss,
-            "streams_worker_cpu_us_per_price": cpu / prices * 1e6,
+            **cpu,
         }
     )
 
