@@ -127,6 +127,44 @@ def test_movement_compares_consensus_now_with_the_window_start() -> None:
     assert mm.movement({"e": [(700.0, 2.0)]}, now=600.0, window=60.0).change is None
 
 
+def _movements_by_definition(
+    histories: list[list[tuple[float, float]]], now: float, windows: list[float]
+) -> dict[float, mm.Movement]:
+    """`movements` spelled out with `price_as_of`: what its inlined loop must equal."""
+    out = {}
+    for window in windows:
+        now_prices, then_prices, shortened, drifted = [], [], 0, 0
+        for history in histories:
+            current = mm.price_as_of(history, now)
+            if current is None:
+                continue
+            earlier = mm.price_as_of(history, now - window)
+            earlier = history[0][1] if earlier is None else earlier
+            now_prices.append(current)
+            then_prices.append(earlier)
+            shortened += current < earlier
+            drifted += current > earlier
+        change = 1 / mm.median(now_prices) - 1 / mm.median(then_prices) if now_prices else None
+        out[window] = mm.Movement(change, shortened, drifted)
+    return out
+
+
+histories = st.lists(
+    st.lists(st.tuples(st.integers(0, 100), prices), max_size=8).map(
+        lambda changes: sorted(dict(changes).items())
+    ),
+    max_size=12,
+)
+
+
+@given(histories, st.integers(-10, 120), st.lists(st.integers(1, 90), min_size=1, max_size=3))
+def test_movements_equal_their_definition(
+    books: list[list[tuple[float, float]]], now: int, windows: list[int]
+) -> None:
+    expected = _movements_by_definition(books, now, sorted(set(windows)))
+    assert mm.movements(books, now, sorted(set(windows))) == expected
+
+
 def test_steamer_and_drifter_need_size_and_breadth() -> None:
     thresholds = mm.MoveThresholds(points=0.05, min_books=2)
     assert mm.is_steamer(mm.Movement(0.06, 2, 0), thresholds)
