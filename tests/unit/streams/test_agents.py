@@ -174,6 +174,24 @@ async def test_a_batch_of_duplicates_only_moves_the_offsets(
     assert sink.batches[1]["stream_offsets"] == [("unit-agents.odds", ODDS_LIVE.name, 0, 2)]
 
 
+async def test_an_idle_poll_catches_up_the_analytics_an_interval_held_back(
+    feeds: MarketFeeds, sink: MemorySink
+) -> None:
+    settings = SETTINGS.model_copy(update={"analytics_interval_s": 3600.0})
+
+    async def park(letter: DeadLetter) -> None:
+        raise AssertionError(letter)
+
+    pipeline = OddsPipeline(settings, feeds, sink, park)
+    await pipeline.handle(records(payload(snapshot("bet365", 0, {"h1": "3.0"}))))
+    await pipeline.handle(records(payload(snapshot("bet365", 5, {"h1": "3.5"})), first=1))
+    await pipeline.handle({})  # no events: the stream is idle
+    await pipeline.drain()
+    revisions = [[r[1] for r in b["race_analytics"]] for b in sink.batches]
+    assert revisions == [[1], [], [2]]  # held back by the interval, then caught up when idle
+    assert await pipeline.handle({}) is None  # nothing left pending
+
+
 async def test_invalid_odds_are_dead_lettered_before_their_offsets_move(
     pipeline: OddsPipeline, sink: MemorySink, letters: list[DeadLetter]
 ) -> None:
