@@ -519,6 +519,7 @@ async def test_reference_data(
     summary = await get_data(client, "/v1/summary")
     assert summary["races"] == await db.fetchval("SELECT count(*) FROM races")
     assert summary["results"] == await db.fetchval("SELECT count(*) FROM results")
+    assert summary["odds_history"] == await db.fetchval("SELECT count(*) FROM odds_history")
 
 
 async def test_schemathesis_finds_no_server_error_and_every_response_conforms(
