@@ -160,15 +160,12 @@ def movements(
     shortened = dict.fromkeys(windows, 0)
     drifted = dict.fromkeys(windows, 0)
     for history in histories:
-        # Inlined `price_as_of` (the analytics' hottest loop): the latest change when it is not
-        # after `now` (always, for a race's own "now"), else a search.
+        # The analytics' hottest loop: the price now is the last change unless that is after
+        # `now` (never, for a race's own "now"), and the windows' searches are inlined.
         if not history:
             continue
-        if history[-1][0] <= now:
-            current = history[-1][1]
-        elif (found := price_as_of(history, now)) is not None:
-            current = found
-        else:
+        current = history[-1][1] if history[-1][0] <= now else price_as_of(history, now)
+        if current is None:
             continue
         now_prices.append(current)
         for window in windows:
