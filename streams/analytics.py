@@ -17,9 +17,12 @@ import faust
 import orjson
 from aiokafka.partitioner import murmur2
 
+from schemas.market import MarketState
+from schemas.racecards import Racecard
 from schemas.topics import ANALYTICS_BOOKMAKERS, ANALYTICS_RACES, ODDS_LIVE
 from streams.analytics_rows import readout_rows
-from streams.market_board import MarketBoard, Readout
+from streams.clock import US
+from streams.market_board import MarketBoard, RaceRetired, Readout
 from streams.market_store import MARKET_RACES, header_rows
 from streams.metrics import STALE_EVENTS
 from streams.odds import NEW_QUOTES, ODDS_HISTORY, STORED_QUOTES, PriceRows
@@ -81,6 +84,8 @@ class MarketFeeds:
     # Set while the board holds the restored state of its partitions: the reference agents wait
     # for it, so a card never lands on a race about to be replaced by its stored state.
     ready: asyncio.Event = field(default_factory=asyncio.Event)
+    # Brings retired races back onto the board from PostgreSQL (the odds pipeline's).
+    revive: Callable[[list[str]], Awaitable[None]] | None = None
 
     async def stored(self) -> None:
         """Until the odds pipeline has committed the headers of every race changed so far (it
@@ -88,6 +93,21 @@ class MarketFeeds:
         done = asyncio.get_running_loop().create_future()
         self.waiting.append(done)
         await done
+
+    async def apply_card(self, card: Racecard) -> bool:
+        await self.hold(card.race_id)
+        return self.board.apply_card(card)
+
+    async def apply_status(self, state: MarketState) -> bool:
+        await self.hold(state.race_id)
+        return self.board.apply_status(state)
+
+    async def hold(self, race_id: str) -> None:
+        """Until the board holds `race_id` again, if it was retired."""
+        if race_id in self.board.retired:
+            if self.revive is None:
+                raise RaceRetired(race_id)
+            await self.revive([race_id])
 
     def take_waiting(self) -> list[asyncio.Future[None]]:
         waiting, self.waiting = self.waiting, []
@@ -125,21 +145,30 @@ class OddsBatch:
         self.prices = PriceRows()
         self.rejects: list[tuple[int, str]] = []  # (index in the batch, reason)
         self.count = 0
+        self.retired_race = ""
 
-    def apply(self, values: list[bytes]) -> None:
+    def apply(self, values: list[bytes]) -> int:
+        """Apply `values` in order; returns how many, fewer when one is for a retired race
+        (`retired_race`: the caller revives it, then applies the rest)."""
         board, prices = self.board, self.prices
-        for index, value in enumerate(values, self.count):
+        for index, value in enumerate(values):
             try:
                 snapshot = decode_odds(value)
             except InvalidOdds as error:
-                self.rejects.append((index, f"invalid OddsSnapshot: {error}"))
+                self.rejects.append((self.count + index, f"invalid OddsSnapshot: {error}"))
                 continue
-            applied = board.apply_odds(snapshot)
+            try:
+                applied = board.apply_odds(snapshot)
+            except RaceRetired as error:
+                self.retired_race = error.race_id
+                self.count += index
+                return index
             if applied:
                 prices.add(snapshot, applied)
             else:
                 STALE_EVENTS.labels(ODDS_LIVE.name).inc()
         self.count += len(values)
+        return len(values)
 
     def finish(
         self, clock: float | None = None, interval: float = 0.0, share: float | None = None
@@ -164,11 +193,13 @@ def apply_batch(
     share: float | None = None,
 ) -> BatchOutcome:
     """A whole `OddsBatch` in one step (pure apart from the board, so tests drive it without
-    Kafka)."""
+    Kafka); the board must hold every race of `values`."""
     batch = OddsBatch(board)
-    batch.apply(values)
+    if (done := batch.apply(values)) < len(values):
+        board.apply_odds(decode_odds(values[done]))  # raises RaceRetired
     return batch.finish(clock, interval, share)
 
 
 def create_feeds(settings: StreamsSettings, send: Send) -> MarketFeeds:
-    return MarketFeeds(board=MarketBoard(settings.analytics_params), send=send)
+    board = MarketBoard(settings.analytics_params, round(settings.retire_after_h * 3600 * US))
+    return MarketFeeds(board=board, send=send)

@@ -10,6 +10,11 @@ whole market per event would cost more than everything else together. Races chan
 last analytics stay pending until due (the odds pipeline reads them out when events stop too),
 and every race restored from PostgreSQL starts pending, so the analytics always converge on the
 state.
+
+A worker runs for weeks, so races quiet for `retire_after_us` of event time (behind the newest
+event anywhere) leave memory once everything about them is stored: their header, quotes and
+analytics stay in PostgreSQL, and a late event for one revives it from there first
+(`retired`). Bookmaker coverage counts the races held: the live markets and the recent ones.
 """
 
 import time
@@ -36,9 +41,11 @@ class Readout:
 
 
 class MarketBoard:
-    def __init__(self, params: AnalyticsParams) -> None:
+    def __init__(self, params: AnalyticsParams, retire_after_us: int | None = None) -> None:
         self.params = params
+        self.retire_after_us = retire_after_us  # None: races are held for good
         self.races: dict[str, RaceMarket] = {}
+        self.retired: set[str] = set()  # races stored, not held: revive before applying
         self.bookmaker_names: dict[str, str] = {}
         self.now = 0  # newest source_time seen anywhere (event time)
         self.changed: set[str] = set()  # races changed since the last read-out
@@ -47,10 +54,13 @@ class MarketBoard:
         self.analysed_at: dict[str, float] = {}  # race -> clock of its last analytics
         self.books_analysed_at = float("-inf")
         self.readout_clock = 0.0  # clock of the last budgeted read-out
+        self.retired_at_now = 0  # `now` of the last retirement pass
 
     def race(self, race_id: str) -> RaceMarket:
         race = self.races.get(race_id)
         if race is None:
+            if race_id in self.retired:
+                raise RaceRetired(race_id)
             race = self.races[race_id] = RaceMarket(race_id)
         return race
 
@@ -72,6 +82,7 @@ class MarketBoard:
         """Take a race restored from PostgreSQL; its analytics are rewritten (they may lag the
         state: a read-out can be deferred past the batch that changed it)."""
         self.races[race.race_id] = race
+        self.retired.discard(race.race_id)
         self.now = max(self.now, race.latest)
         self.dirty_races[race.race_id] = None
         for book, name in race.book_names.items():
@@ -81,6 +92,9 @@ class MarketBoard:
     def forget(self, race_ids: list[str]) -> None:
         """Drop races (their partition moved to another worker)."""
         for race_id in race_ids:
+            self.retired.discard(race_id)
+            if race_id not in self.races:
+                continue
             del self.races[race_id]
             self.changed.discard(race_id)
             self.dirty_races.pop(race_id, None)
@@ -137,15 +151,35 @@ class MarketBoard:
             races.append(race_analytics(race, self.params))
             if clock is not None:
                 self.analysed_at[race_id] = clock
+        changed = sorted(self.changed)
+        self.changed.clear()
         bookmakers = []
         if clock is None or self.books_analysed_at + interval <= clock:
+            self.retire_quiet(set(changed))
             bookmakers = [self.bookmaker_analytics(b) for b in sorted(self.dirty_books)]
             self.dirty_books.clear()
             if clock is not None:
                 self.books_analysed_at = clock
-        changed = sorted(self.changed)
-        self.changed.clear()
         return Readout(races, bookmakers, changed)
+
+    def retire_quiet(self, storing: set[str]) -> None:
+        """Retire the races quiet for `retire_after_us` whose state and analytics are stored or
+        being stored (neither pending nor in `storing`, the headers the caller is about to
+        write); their books' coverage changes."""
+        if self.retire_after_us is None or self.now <= self.retired_at_now:
+            return  # a race only becomes quiet when the newest event moves on
+        self.retired_at_now = self.now
+        horizon = self.now - self.retire_after_us
+        for race_id, race in list(self.races.items()):
+            if (
+                race.last_activity < horizon
+                and race_id not in storing
+                and race_id not in self.dirty_races
+            ):
+                del self.races[race_id]
+                self.analysed_at.pop(race_id, None)
+                self.retired.add(race_id)
+                self.dirty_books.update(race.quotes)
 
     def bookmaker_analytics(self, bookmaker_id: str) -> dict[str, Any]:
         """Coverage and freshness of one bookmaker over every race held, derived from the races
@@ -187,6 +221,14 @@ class MarketBoard:
             "median_staleness_s": mm.median(ages) if ages else None,
             "last_update": instant(last).isoformat() if last else None,
         }
+
+
+class RaceRetired(LookupError):
+    """An event for a race retired from the board: revive it (from PostgreSQL) first."""
+
+    def __init__(self, race_id: str) -> None:
+        super().__init__(f"race {race_id} is retired: revive it before applying its events")
+        self.race_id = race_id
 
 
 def _version(source_time: datetime, event_id: str) -> Version:

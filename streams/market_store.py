@@ -31,6 +31,8 @@ STREAM_OFFSETS = UpsertTable(
 
 OFFSETS_SQL = "SELECT partition, next_offset FROM stream_offsets WHERE consumer = $1 AND topic = $2"
 HEADERS_SQL = "SELECT race_id, header::text FROM market_races"
+RACE_HEADERS_SQL = f"{HEADERS_SQL} WHERE race_id = ANY($1::text[])"
+ANALYSED_SQL = "SELECT race_id, revision FROM race_analytics WHERE race_id = ANY($1::text[])"
 
 
 # Times as integer microseconds (the board's clock); numerics without the trailing zeros of

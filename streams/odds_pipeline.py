@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
@@ -29,9 +30,11 @@ from schemas.topics import DEAD_LETTERS, ODDS_LIVE, odds_group
 from streams.analytics import CONSUMER, BatchOutcome, MarketFeeds, OddsBatch, race_partition
 from streams.deadletter import dead_letter, send_dead_letter
 from streams.market_store import (
+    ANALYSED_SQL,
     HEADERS_SQL,
     OFFSETS_SQL,
     QUOTES_SQL,
+    RACE_HEADERS_SQL,
     STREAM_OFFSETS,
     offset_rows,
     restore_races,
@@ -91,7 +94,10 @@ class OddsPipeline:
         values = [record.value or b"" for record in records]
         odds = OddsBatch(self.feeds.board)
         for start in range(0, len(values), STEP):
-            odds.apply(values[start : start + STEP])
+            step = values[start : start + STEP]
+            while (done := odds.apply(step)) < len(step):  # an event for a retired race
+                await self.revive([odds.retired_race])
+                step = step[done:]
             await asyncio.sleep(0)  # the write in flight moves on to its next statement
         # An idle poll (no events) has time to spare: every pending analytics read-out catches up
         # at once, instead of waiting out the interval and the share that bound it under load.
@@ -179,28 +185,77 @@ class OddsPipeline:
 
     # -- partitions -------------------------------------------------------------------------
 
+    async def revive(self, race_ids: list[str]) -> None:
+        """Bring retired races back onto the board from PostgreSQL, once the write in flight is
+        committed (their stored state is then whole). The caller holds the lock."""
+        await self.drain()
+        headers = await self.sink.fetch(RACE_HEADERS_SQL, race_ids)
+        if len(headers) != len(race_ids):
+            raise RuntimeError(f"retired races missing from market_races: {race_ids}")
+        for race in restore_races(headers, await self.sink.fetch(QUOTES_SQL, race_ids)):
+            self.feeds.board.adopt(race)
+        log.info("revived %s from PostgreSQL", ", ".join(race_ids))
+
+    async def revive_locked(self, race_ids: list[str]) -> None:
+        """`revive` for the reference agents (between two of the pipeline's batches)."""
+        async with self.lock:
+            if retired := [r for r in race_ids if r in self.feeds.board.retired]:
+                await self.revive(retired)
+
     async def restore(self, partitions: set[int]) -> dict[int, int]:
-        """Restore the races of `partitions` from PostgreSQL onto the board; returns their stored
-        next offsets (absent: never consumed, start at the beginning)."""
+        """Restore the races of `partitions` from PostgreSQL onto the board, but for those the
+        board would have retired; returns their stored next offsets (absent: never consumed,
+        start at the beginning)."""
         board = self.feeds.board
         headers = [
             (race_id, header)
             for race_id, header in await self.sink.fetch(HEADERS_SQL)
             if race_partition(race_id) in partitions
         ]
-        race_ids = [race_id for race_id, _ in headers]
+        retired = await self.retired(headers)
+        held = [(race_id, header) for race_id, header in headers if race_id not in retired]
+        race_ids = [race_id for race_id, _ in held]
         quotes = await self.sink.fetch(QUOTES_SQL, race_ids) if race_ids else []
-        for race in restore_races(headers, quotes):
+        for race in restore_races(held, quotes):
             board.adopt(race)
-        log.info("market board recovered %d races from PostgreSQL", len(race_ids))
+        log.info(
+            "market board recovered %d races from PostgreSQL (%d more retired there)",
+            len(race_ids),
+            len(retired),
+        )
         stored = await self.sink.fetch(OFFSETS_SQL, self.consumer_name, ODDS_LIVE.name)
         return {p: offset for p, offset in stored if p in partitions}
+
+    async def retired(self, headers: list[tuple[str, str]]) -> set[str]:
+        """The races of `headers` to leave in PostgreSQL, as the board retires them: quiet for
+        its horizon behind the newest event, and analysed (analytics as new as the state).
+        Their books' coverage is read out again (it counts the races held)."""
+        board = self.feeds.board
+        if board.retire_after_us is None or not headers:
+            return set()
+        facts = {race_id: orjson.loads(header) for race_id, header in headers}
+        board.now = max(board.now, *(fact["latest"] for fact in facts.values()))
+        horizon = board.now - board.retire_after_us
+        quiet = [
+            race_id
+            for race_id, fact in facts.items()
+            if max(fact["latest"], fact["status_version"][0], fact["card_version"][0]) < horizon
+        ]
+        analysed = dict(await self.sink.fetch(ANALYSED_SQL, quiet)) if quiet else {}
+        retired = {r for r in quiet if analysed.get(r, -1) >= facts[r]["revision"]}
+        for race_id in retired:
+            for book, (name, _, _) in facts[race_id]["books"].items():
+                board.bookmaker_names.setdefault(book, name)
+                board.dirty_books.add(book)
+        board.retired |= retired
+        return retired
 
     def forget(self, partitions: set[int]) -> None:
         """Drop the races and positions of partitions another worker now owns (restored again if
         they return)."""
         board = self.feeds.board
-        board.forget([r for r in board.races if race_partition(r) in partitions])
+        held = [*board.races, *board.retired]
+        board.forget([r for r in held if race_partition(r) in partitions])
         for partition in partitions:
             self.positions.pop(partition, None)
 
@@ -268,4 +323,6 @@ def register(app: Any, settings: StreamsSettings, feeds: MarketFeeds, sinks: Sin
     @app.task
     async def odds_pipeline() -> None:
         async with sinks() as sink:
-            await OddsPipeline(settings, feeds, sink, park).run()
+            pipeline = OddsPipeline(settings, feeds, sink, park)
+            feeds.revive = pipeline.revive_locked
+            await pipeline.run()

@@ -77,6 +77,11 @@ class RaceMarket:
     runners: list[str] = field(default_factory=list)  # declared runners in card order
     non_runners: set[str] = field(default_factory=set)
 
+    @property
+    def last_activity(self) -> int:
+        """Event time of the race's newest price, card or status."""
+        return max(self.latest, self.status_version[0], self.card_version[0])
+
     # -- updates ----------------------------------------------------------------------------
 
     def apply_odds(self, snapshot: OddsIn, keep_us: int, rate_window_us: int) -> Applied:

@@ -7,7 +7,7 @@ board (non-runners, the off, the status), and are acked only once the odds pipel
 the races they changed (their analytics follow from there).
 """
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import faust
@@ -169,7 +169,7 @@ def register_sink(
     rows: Callable[[Any], Writes],
     sinks: SinkFactory,
     feeds: MarketFeeds | None = None,
-    feed: Callable[[MarketFeeds, Any], object] | None = None,
+    feed: Callable[[MarketFeeds, Any], Awaitable[object]] | None = None,
 ) -> Callable[..., Any]:
     """An agent that validates `topic`'s events and writes `rows(event)` for each batch."""
     source = app.topic(topic.name, key_serializer="raw", value_serializer="raw")
@@ -195,7 +195,7 @@ def register_sink(
                     writes.extend(rows(item))
                     if feeds is not None and feed is not None:
                         await feeds.ready.wait()
-                        feed(feeds, item)
+                        await feed(feeds, item)
                 await sink.write(writes)
                 if feeds is not None:
                     await feeds.stored()  # the races it changed, stored with their offsets
@@ -210,11 +210,11 @@ def register(
 ) -> None:
     register_sink(
         app, settings, RACECARDS, "racecards-sink", racecard_rows, sinks, feeds,
-        lambda f, card: f.board.apply_card(card),
+        MarketFeeds.apply_card,
     )  # fmt: skip
     register_sink(
         app, settings, MARKET_STATE, "market-state-sink", market_status_rows, sinks, feeds,
-        lambda f, state: f.board.apply_status(state),
+        MarketFeeds.apply_status,
     )  # fmt: skip
     register_sink(app, settings, RESULTS, "results-sink", result_rows, sinks)
     register_sink(app, settings, ODDS_HISTORICAL, "historical-odds-sink", historical_rows, sinks)

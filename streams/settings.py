@@ -60,6 +60,13 @@ class StreamsSettings(ConnectionSettings):
     )
     steamer_min_books: int = Field(default=3, ge=1, description="Books that must agree.")
     rate_window_min: int = Field(default=5, ge=1, description="Window of update rates.")
+    retire_after_h: float = Field(
+        default=24.0,
+        gt=0,
+        description="Event time a race stays in the worker's memory after its last price, card "
+        "or status: then it lives in PostgreSQL only, revived by any later event. Bookmaker "
+        "coverage counts the races held.",
+    )
 
     @property
     def heartbeat_interval_s(self) -> float:

@@ -91,6 +91,31 @@ def replay(records: Iterable[Record], board: MarketBoard | None = None) -> Marke
     return board
 
 
+def late_events(records: Iterable[Record], at: datetime) -> dict[str, list[Record]]:
+    """For every race of `records`, a late price change (its last odds event's first price now
+    1.5) and, if it had one, a late status (abandoned): from `at`, a minute apart."""
+    last_odds: dict[str, dict[str, Any]] = {}
+    last_state: dict[str, dict[str, Any]] = {}
+    for record in records:
+        value = orjson.loads(record.value)
+        if record.topic == ODDS_LIVE.name:
+            last_odds[value["race_id"]] = value
+        elif record.topic == MARKET_STATE.name:
+            last_state[value["race_id"]] = value
+    late: dict[str, list[Record]] = {}
+    for index, (race_id, odds) in enumerate(sorted(last_odds.items())):
+        when = (at + timedelta(minutes=index)).isoformat()
+        price = odds["prices"][0]
+        price["decimal"], price["fractional"] = "1.5", None
+        odds.update(event_id=f"late-{when}-odds", source_time=when, ingest_time=when)
+        late[race_id] = [Record(ODDS_LIVE.name, race_id.encode(), orjson.dumps(odds))]
+        if (state := last_state.get(race_id)) is not None:
+            state.update(event_id=f"late-{when}-state", source_time=when, ingest_time=when)
+            state["status"] = "abandoned"
+            late[race_id].append(Record(MARKET_STATE.name, race_id.encode(), orjson.dumps(state)))
+    return late
+
+
 def statistics(board: MarketBoard) -> dict[str, Any]:
     """The final analytics of every race and bookmaker on the board."""
     board.dirty_races.update(dict.fromkeys(board.races))

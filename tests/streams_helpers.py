@@ -51,14 +51,20 @@ RACE_TABLES = {
 
 
 def start_worker(
-    infra: Infra, artifacts: Path, app_id: str | None = None, database_url: str | None = None
+    infra: Infra,
+    artifacts: Path,
+    app_id: str | None = None,
+    database_url: str | None = None,
+    **settings: str,
 ) -> Runtime:
+    """A worker process; `settings` are more environment variables."""
     app_id = app_id or f"darkhorses-test-{uuid.uuid4().hex[:8]}"
     env = infra.env(
         DARKHORSES_STREAMS_APP_ID=app_id,
         DARKHORSES_STREAMS_FLUSH_INTERVAL_S="0.1",
         DARKHORSES_STREAMS_BATCH_EVENTS="200",
         DARKHORSES_STREAMS_SESSION_TIMEOUT_S="10",
+        **settings,
     )
     if database_url is not None:
         env["DATABASE_URL"] = database_url

@@ -1,0 +1,80 @@
+"""A worker holds only recent races: quiet ones live in PostgreSQL alone, and a late event
+brings its race back whole, before and after a restart. The database ends equal to an oracle
+computed straight from the topics, as if every race had been held all along."""
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Infra
+from tests.streams_day import Record, late_events, replay, simulate, statistics
+from tests.streams_helpers import (
+    create_database,
+    expected_analytics,
+    odds_oracle,
+    publish,
+    snapshot,
+    start_worker,
+    topic_records,
+    wait_for_analytics,
+    wait_until_consumed,
+)
+
+pytestmark = pytest.mark.integration
+
+PREFIX = "rac_retire"
+EVENING = datetime(2026, 3, 14, 18, 0, tzinfo=UTC)
+NEXT_DAY = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
+
+
+async def assert_database_equals_topics(infra: Infra, database_url: str) -> None:
+    records = await topic_records(infra.kafka_bootstrap, PREFIX)
+    await wait_for_analytics(database_url, PREFIX, expected_analytics(statistics(replay(records))))
+    stored = await snapshot(database_url, PREFIX)
+    latest, history = odds_oracle(records)
+    assert {r[:3]: r[3] for r in stored["odds_latest"]} == latest
+    assert {r[:4] for r in stored["odds_history"]} == history
+    assert len(stored["odds_history"]) == len(history)
+
+
+async def test_quiet_races_leave_memory_and_late_events_revive_them(
+    infra: Infra, artifacts: Path
+) -> None:
+    database_url = await create_database(infra, "retire")
+    day = simulate(prefix=PREFIX, seed=5, races=4, bookmakers=4, ticks=60)
+    evening = late_events(day, EVENING)
+    next_day = late_events(day, NEXT_DAY)
+    first, second, *_ = sorted(next_day)
+    late: list[Record] = [r for records in evening.values() for r in records]
+
+    app_id = "darkhorses-test-retire"
+    # Races quiet for 15 minutes of event time retire; a retirement pass on every batch.
+    quiet = {
+        "DARKHORSES_STREAMS_RETIRE_AFTER_H": "0.25",
+        "DARKHORSES_STREAMS_ANALYTICS_INTERVAL_S": "0",
+    }
+    worker = start_worker(infra, artifacts, app_id, database_url, **quiet)
+    try:
+        for records in (day, late, next_day[first][:1]):  # hours apart in event time
+            await publish(infra.kafka_bootstrap, records)
+            await wait_until_consumed(infra.kafka_bootstrap, app_id, worker)
+            await assert_database_equals_topics(infra, database_url)
+    finally:
+        worker.stop()
+    assert "revived rac_retire" in worker.output()
+
+    restarted = start_worker(infra, artifacts, app_id, database_url, **quiet)
+    try:
+        await publish(infra.kafka_bootstrap, next_day[second][:1])
+        await wait_until_consumed(infra.kafka_bootstrap, app_id, restarted)
+        await assert_database_equals_topics(infra, database_url)
+    finally:
+        restarted.stop()
+    (_, retired), *_ = re.findall(
+        r"market board recovered (\d+) races from PostgreSQL \((\d+) more retired there\)",
+        restarted.output(),
+    )
+    assert int(retired) > 0  # left in PostgreSQL at the restart ...
+    assert f"revived {second}" in restarted.output()  # ... and back for its late price
