@@ -5,6 +5,7 @@ from bench import parse as parse_bench
 from bench import simulator as simulator_bench
 from bench import slice as slice_bench
 from bench import streams as streams_bench
+from bench import streams_days as streams_days_bench
 from bench import websocket as websocket_bench
 
 BENCHMARKS = (
@@ -12,6 +13,7 @@ BENCHMARKS = (
     parse_bench.main,
     simulator_bench.main,
     streams_bench.main,
+    streams_days_bench.main,
     api_bench.main,
     websocket_bench.main,
 )
