@@ -1,6 +1,6 @@
 """Prometheus counters of the streams worker: every drop, dead letter and retry is counted."""
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 EVENTS_CONSUMED = Counter("darkhorses_stream_events_total", "Events consumed, by topic.", ["topic"])
 DEAD_LETTERS = Counter(
@@ -13,3 +13,10 @@ STALE_EVENTS = Counter(
 )
 SINK_ROWS = Counter("darkhorses_sink_rows_total", "Rows written to PostgreSQL.", ["table"])
 SINK_RETRIES = Counter("darkhorses_sink_retries_total", "PostgreSQL write retries.", ["table"])
+RACES_HELD = Gauge("darkhorses_stream_races_held", "Races in the worker's memory.")
+RACES_RETIRED = Gauge(
+    "darkhorses_stream_races_retired", "Races retired to PostgreSQL, revived by a later event."
+)
+RACES_REVIVED = Counter(
+    "darkhorses_stream_races_revived_total", "Retired races brought back for a later event."
+)

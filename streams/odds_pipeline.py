@@ -39,7 +39,7 @@ from streams.market_store import (
     offset_rows,
     restore_races,
 )
-from streams.metrics import EVENTS_CONSUMED
+from streams.metrics import EVENTS_CONSUMED, RACES_HELD, RACES_RETIRED, RACES_REVIVED
 from streams.settings import StreamsSettings
 from streams.sink import BatchSink, SinkFactory
 
@@ -106,6 +106,8 @@ class OddsPipeline:
         )
         outcome = odds.finish(time.monotonic(), interval, share)
         EVENTS_CONSUMED.labels(ODDS_LIVE.name).inc(len(records))
+        RACES_HELD.set(len(self.feeds.board.races))
+        RACES_RETIRED.set(len(self.feeds.board.retired))
         letters = [dead_letter(records[i], reason, CONSUMER) for i, reason in outcome.rejects]
         offsets = {tp.partition: part[-1].offset + 1 for tp, part in batch.items() if part}
         sent = await self.feeds.publish(outcome.readout)
@@ -194,6 +196,7 @@ class OddsPipeline:
             raise RuntimeError(f"retired races missing from market_races: {race_ids}")
         for race in restore_races(headers, await self.sink.fetch(QUOTES_SQL, race_ids)):
             self.feeds.board.adopt(race)
+        RACES_REVIVED.inc(len(race_ids))
         log.info("revived %s from PostgreSQL", ", ".join(race_ids))
 
     async def revive_locked(self, race_ids: list[str]) -> None:

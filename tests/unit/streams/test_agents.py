@@ -13,6 +13,7 @@ import orjson
 import pytest
 from aiokafka import TopicPartition
 from aiokafka.structs import ConsumerRecord
+from prometheus_client import REGISTRY
 
 from schemas.base import encode
 from schemas.deadletter import DeadLetter
@@ -21,6 +22,7 @@ from schemas.topics import ANALYTICS_RACES, ODDS_LIVE
 from streams import reference
 from streams.analytics import CONSUMER, MarketFeeds, create_feeds
 from streams.clock import micros
+from streams.market_store import QUOTES_SQL, RACE_HEADERS_SQL
 from streams.odds_pipeline import Batch, OddsPipeline
 from streams.settings import StreamsSettings
 from streams.sink import Rows, UpsertTable
@@ -235,3 +237,51 @@ async def test_racecard_agent_writes_reference_rows_and_updates_the_race(
     assert non_runners == {"h1": False, "h2": True, "h3": False}
     ((_, _, header),) = sink.rows("market_races")  # the card, stored for a restore
     assert orjson.loads(header)["non_runners"] == ["h2"]
+
+
+class StoringSink(MemorySink):
+    """A MemorySink that reads back the race headers and quotes it stored, as PostgreSQL would
+    for a revival."""
+
+    async def fetch(self, query: str, *args: Any) -> list[tuple[Any, ...]]:
+        if query == RACE_HEADERS_SQL:
+            headers = {r[0]: r[2] for r in self.rows("market_races")}
+            return [(race, bytes(headers[race]).decode()) for race in args[0] if race in headers]
+        if query == QUOTES_SQL:  # odds_latest rows in QUOTES_SQL's column order
+            quotes = {r[:3]: r for r in self.rows("odds_latest")}
+            return [
+                (race, book, horse, *r[4:8], *r[12:17], r[9], r[11], r[17])
+                for (race, horse, book), r in quotes.items()
+                if race in args[0]
+            ]
+        return []
+
+
+async def test_a_late_price_for_a_retired_race_revives_it_from_what_was_stored(
+    kafka: MemoryKafka, letters: list[DeadLetter]
+) -> None:
+    settings = SETTINGS.model_copy(update={"retire_after_h": 0.5})
+    sink = StoringSink()
+
+    async def park(letter: DeadLetter) -> None:
+        letters.append(letter)
+
+    pipeline = OddsPipeline(settings, create_feeds(settings, kafka.send), sink, park)
+    board = pipeline.feeds.board
+    revived = REGISTRY.get_sample_value("darkhorses_stream_races_revived_total") or 0.0
+    await pipeline.handle(records(payload(snapshot("bet365", 0, {"h1": "3.0", "h2": "4.0"}))))
+    other = snapshot("bet365", 45, {"h1": "2.0"}).model_copy(update={"race_id": "rac_2"})
+    await pipeline.handle(records(payload(other), first=1))
+    assert (set(board.races), board.retired) == ({"rac_2"}, {"rac_1"})  # quiet for 45 minutes
+    late = payload(snapshot("bet365", 50, {"h1": "2.5"}))
+    await pipeline.handle(records(late, payload(other), first=2))
+    await pipeline.drain()
+    assert set(board.races) == {"rac_1", "rac_2"}
+    assert REGISTRY.get_sample_value("darkhorses_stream_races_revived_total") == revived + 1
+    assert REGISTRY.get_sample_value("darkhorses_stream_races_held") == 2
+    (row,) = [r for r in sink.batches[-1]["odds_latest"] if r[0] == "rac_1"]
+    # The quote's story carried on from what was stored: opened at 3.0, one change since.
+    assert (row[1], row[4], row[12:16]) == ("h1", "2.5", ("3.0", "3.0", "2.5", 1))
+    headers = {r[0]: r for r in sink.batches[-1]["market_races"]}
+    assert headers["rac_1"][1] == 2
+    assert not letters
