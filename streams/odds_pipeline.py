@@ -40,6 +40,7 @@ from streams.market_store import (
     restore_races,
 )
 from streams.metrics import EVENTS_CONSUMED, RACES_HELD, RACES_RETIRED, RACES_REVIVED
+from streams.race_market import RaceMarket
 from streams.settings import StreamsSettings
 from streams.sink import BatchSink, SinkFactory
 
@@ -239,11 +240,7 @@ class OddsPipeline:
         facts = {race_id: orjson.loads(header) for race_id, header in headers}
         board.now = max(board.now, *(fact["latest"] for fact in facts.values()))
         horizon = board.now - board.retire_after_us
-        quiet = [
-            race_id
-            for race_id, fact in facts.items()
-            if max(fact["latest"], fact["status_version"][0], fact["card_version"][0]) < horizon
-        ]
+        quiet = [r for r, fact in facts.items() if RaceMarket.stored_last_activity(fact) < horizon]
         analysed = dict(await self.sink.fetch(ANALYSED_SQL, quiet)) if quiet else {}
         retired = {r for r in quiet if analysed.get(r, -1) >= facts[r]["revision"]}
         for race_id in retired:

@@ -82,6 +82,11 @@ class RaceMarket:
         """Event time of the race's newest price, card or status."""
         return max(self.latest, self.status_version[0], self.card_version[0])
 
+    @staticmethod
+    def stored_last_activity(header: dict[str, Any]) -> int:
+        """`last_activity` from a stored header (`dump_header`), without restoring the race."""
+        return int(max(header["latest"], header["status_version"][0], header["card_version"][0]))
+
     # -- updates ----------------------------------------------------------------------------
 
     def apply_odds(self, snapshot: OddsIn, keep_us: int, rate_window_us: int) -> Applied:
