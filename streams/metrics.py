@@ -1,4 +1,5 @@
-"""Prometheus counters of the streams worker: every drop, dead letter and retry is counted."""
+"""Prometheus metrics of the streams worker: every drop, dead letter and retry is counted, and
+the races held in memory are gauged."""
 
 from prometheus_client import Counter, Gauge
 

@@ -82,13 +82,18 @@ def replay(records: Iterable[Record], board: MarketBoard | None = None) -> Marke
     """Feed records to a board exactly as the agents do (odds, cards and states by topic)."""
     board = board or MarketBoard(AnalyticsParams())
     for record in records:
-        if record.topic == ODDS_LIVE.name:
-            board.apply_odds(decode_odds(record.value))
-        elif record.topic == RACECARDS.name:
-            board.apply_card(Racecard.model_validate_json(record.value))
-        elif record.topic == MARKET_STATE.name:
-            board.apply_status(MarketState.model_validate_json(record.value))
+        apply_record(board, record)
     return board
+
+
+def apply_record(board: MarketBoard, record: Record) -> None:
+    """One record onto the board, by its topic (other topics do not touch it)."""
+    if record.topic == ODDS_LIVE.name:
+        board.apply_odds(decode_odds(record.value))
+    elif record.topic == RACECARDS.name:
+        board.apply_card(Racecard.model_validate_json(record.value))
+    elif record.topic == MARKET_STATE.name:
+        board.apply_status(MarketState.model_validate_json(record.value))
 
 
 def late_events(records: Iterable[Record], at: datetime) -> dict[str, list[Record]]:

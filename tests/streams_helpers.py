@@ -25,7 +25,7 @@ from streams.analytics_rows import (
 from streams.market_board import Readout
 from tests.conftest import Infra, Runtime, start_runtime
 from tests.kafka_helpers import read_all
-from tests.streams_day import Record
+from tests.streams_day import Record, replay, statistics
 
 LIVE_TOPICS = (ODDS_LIVE.name, RACECARDS.name, MARKET_STATE.name)
 
@@ -286,3 +286,15 @@ async def create_database(infra: Infra, name: str) -> str:
     url = infra.database_url.rsplit("/", 1)[0] + f"/{database}"
     await migrate(url)
     return url
+
+
+async def assert_database_equals_topics(bootstrap: str, database_url: str, prefix: str) -> None:
+    """The races of `prefix` in PostgreSQL equal an oracle computed straight from the topics:
+    their analytics, latest prices and every price once in the history."""
+    records = await topic_records(bootstrap, prefix)
+    await wait_for_analytics(database_url, prefix, expected_analytics(statistics(replay(records))))
+    stored = await snapshot(database_url, prefix)
+    latest, history = odds_oracle(records)
+    assert {r[:3]: r[3] for r in stored["odds_latest"]} == latest
+    assert {r[:4] for r in stored["odds_history"]} == history
+    assert len(stored["odds_history"]) == len(history)  # no row twice

@@ -13,15 +13,12 @@ import pytest
 
 from schemas.topics import ODDS_LIVE
 from tests.conftest import Infra
-from tests.streams_day import Record, replay, simulate, statistics
+from tests.streams_day import Record, simulate
 from tests.streams_helpers import (
-    expected_analytics,
+    assert_database_equals_topics,
     odds_oracle,
     publish,
-    snapshot,
     start_worker,
-    topic_records,
-    wait_for_analytics,
     wait_until_consumed,
 )
 
@@ -64,17 +61,6 @@ async def when_partly_written(
     raise AssertionError("the worker never started writing")
 
 
-async def assert_database_equals_topics(infra: Infra, prefix: str) -> None:
-    records = await topic_records(infra.kafka_bootstrap, prefix)
-    oracle = statistics(replay(records))
-    await wait_for_analytics(infra.database_url, prefix, expected_analytics(oracle))
-    stored = await snapshot(infra.database_url, prefix)
-    latest, history = odds_oracle(records)
-    assert {r[:3]: r[3] for r in stored["odds_latest"]} == latest
-    assert {r[:4] for r in stored["odds_history"]} == history
-    assert len(stored["odds_history"]) == len(history)  # no row twice
-
-
 async def test_worker_killed_mid_stream_resumes_without_loss_or_duplicates(
     infra: Infra, artifacts: Path
 ) -> None:
@@ -95,7 +81,7 @@ async def test_worker_killed_mid_stream_resumes_without_loss_or_duplicates(
     restarted = start_worker(infra, artifacts, app_id)  # same group, same changelog
     try:
         await wait_until_consumed(infra.kafka_bootstrap, app_id, restarted)
-        await assert_database_equals_topics(infra, prefix)
+        await assert_database_equals_topics(infra.kafka_bootstrap, infra.database_url, prefix)
     finally:
         restarted.stop()
     recovered = re.findall(r"market board recovered (\d+) races", restarted.output())
@@ -123,7 +109,7 @@ async def test_postgres_down_during_writes_loses_and_duplicates_nothing(
         assert written < prices, "the worker finished before the outage"
         await publishing
         await wait_until_consumed(infra.kafka_bootstrap, app_id, worker)
-        await assert_database_equals_topics(infra, prefix)
+        await assert_database_equals_topics(infra.kafka_bootstrap, infra.database_url, prefix)
     finally:
         worker.stop()
     assert "retrying" in worker.output()

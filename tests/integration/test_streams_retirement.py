@@ -9,16 +9,12 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Infra
-from tests.streams_day import Record, late_events, replay, simulate, statistics
+from tests.streams_day import Record, late_events, simulate
 from tests.streams_helpers import (
+    assert_database_equals_topics,
     create_database,
-    expected_analytics,
-    odds_oracle,
     publish,
-    snapshot,
     start_worker,
-    topic_records,
-    wait_for_analytics,
     wait_until_consumed,
 )
 
@@ -27,16 +23,6 @@ pytestmark = pytest.mark.integration
 PREFIX = "rac_retire"
 EVENING = datetime(2026, 3, 14, 18, 0, tzinfo=UTC)
 NEXT_DAY = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
-
-
-async def assert_database_equals_topics(infra: Infra, database_url: str) -> None:
-    records = await topic_records(infra.kafka_bootstrap, PREFIX)
-    await wait_for_analytics(database_url, PREFIX, expected_analytics(statistics(replay(records))))
-    stored = await snapshot(database_url, PREFIX)
-    latest, history = odds_oracle(records)
-    assert {r[:3]: r[3] for r in stored["odds_latest"]} == latest
-    assert {r[:4] for r in stored["odds_history"]} == history
-    assert len(stored["odds_history"]) == len(history)
 
 
 async def test_quiet_races_leave_memory_and_late_events_revive_them(
@@ -60,7 +46,7 @@ async def test_quiet_races_leave_memory_and_late_events_revive_them(
         for records in (day, late, next_day[first][:1]):  # hours apart in event time
             await publish(infra.kafka_bootstrap, records)
             await wait_until_consumed(infra.kafka_bootstrap, app_id, worker)
-            await assert_database_equals_topics(infra, database_url)
+            await assert_database_equals_topics(infra.kafka_bootstrap, database_url, PREFIX)
     finally:
         worker.stop()
     assert "revived rac_retire" in worker.output()
@@ -69,7 +55,7 @@ async def test_quiet_races_leave_memory_and_late_events_revive_them(
     try:
         await publish(infra.kafka_bootstrap, next_day[second][:1])
         await wait_until_consumed(infra.kafka_bootstrap, app_id, restarted)
-        await assert_database_equals_topics(infra, database_url)
+        await assert_database_equals_topics(infra.kafka_bootstrap, database_url, PREFIX)
     finally:
         restarted.stop()
     (_, retired), *_ = re.findall(

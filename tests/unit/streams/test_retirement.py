@@ -7,15 +7,11 @@ import msgspec
 import orjson
 import pytest
 
-from schemas.market import MarketState
-from schemas.racecards import Racecard
-from schemas.topics import MARKET_STATE, ODDS_LIVE, RACECARDS
 from streams.clock import US
 from streams.market_board import MarketBoard, RaceRetired
 from streams.market_store import restore_races
-from streams.odds_decode import decode_odds
 from streams.race_analytics import AnalyticsParams
-from tests.streams_day import Record, late_events, read_day, replay, statistics
+from tests.streams_day import apply_record, late_events, read_day, replay, statistics
 from tests.unit.streams.test_race_market import snap, stored_quotes
 
 HALF_HOUR_US = 30 * 60 * US
@@ -72,15 +68,6 @@ class Store:
         board.adopt(race)
 
 
-def apply(board: MarketBoard, record: Record) -> None:
-    if record.topic == ODDS_LIVE.name:
-        board.apply_odds(decode_odds(record.value))
-    elif record.topic == RACECARDS.name:
-        board.apply_card(Racecard.model_validate_json(record.value))
-    elif record.topic == MARKET_STATE.name:
-        board.apply_status(MarketState.model_validate_json(record.value))
-
-
 @pytest.mark.parametrize("quiet_min", [1, 20])
 def test_retiring_and_reviving_races_leaves_their_analytics_unchanged(quiet_min: int) -> None:
     """The checked-in day (races off every few minutes over three hours) through a board that
@@ -94,11 +81,11 @@ def test_retiring_and_reviving_races_leaves_their_analytics_unchanged(quiet_min:
     revived = set()
     for index, record in enumerate(records):
         try:
-            apply(board, record)
+            apply_record(board, record)
         except RaceRetired as retired:
             store.revive(board, retired.race_id)
             revived.add(retired.race_id)
-            apply(board, record)
+            apply_record(board, record)
         if index % 40 == 0:  # a batch's read-out, then its transaction
             board.readout()
             store.save(board)
