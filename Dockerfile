@@ -1,4 +1,13 @@
 # One image for every DarkHorses runtime; docker-compose.yml picks the command per service.
+
+# The sinks' COPY encoder (native/pgcopy, Rust) as a wheel, built with rustup's toolchain.
+FROM python:3.11-slim AS native
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl gcc libc6-dev \
+    && curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
+ENV PATH=/root/.cargo/bin:$PATH
+COPY native/pgcopy /src/pgcopy
+RUN pip wheel --no-deps -w /wheels /src/pgcopy
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
@@ -11,7 +20,8 @@ COPY producers ./producers
 COPY streams ./streams
 COPY api ./api
 COPY sql ./sql
-RUN pip install . && useradd --system --uid 10001 darkhorses
+COPY --from=native /wheels /wheels
+RUN pip install /wheels/*.whl . && useradd --system --uid 10001 darkhorses
 USER darkhorses
 
 EXPOSE 8000

@@ -3,15 +3,19 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# The sinks' binary COPY encoder (Rust, built by maturin with rustup's cargo).
+NATIVE := $(wildcard native/pgcopy/Cargo.* native/pgcopy/pyproject.toml native/pgcopy/*.pyi native/pgcopy/src/*.rs)
+export PATH := $(HOME)/.cargo/bin:$(PATH)
 
 .PHONY: install up test unit integration e2e check lint format bench schemas clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(NATIVE)
 	bash scripts/ensure-system-deps
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q ./native/pgcopy
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	rm -f $(VENV)/.installed-*
 	touch $@

@@ -23,6 +23,7 @@ import asyncpg
 
 from streams import pg_codecs
 from streams.metrics import SINK_RETRIES, SINK_ROWS
+from streams.pg_copy import copy_rows
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +199,7 @@ async def _write_tables(
         await connection.execute(";".join(t.staging_sql() for t in staged))
     for table, rows in batches:
         target = table.staging if table in staged else table.name
-        await connection.copy_records_to_table(target, records=rows, columns=table.columns)
+        await copy_rows(connection, target, table.columns, rows)
     upserts = [t for t in staged if not (t.update and trusting)]
     if upserts:
         await connection.execute(";".join(t.upsert_sql() for t in upserts))
