@@ -30,6 +30,9 @@ def create_app(
         # requests per partition instead of one per 16 KB (the default) and a round trip each.
         producer_max_batch_size=512 * 1024,
         producer_linger=0.005,
+        # The analytics repeat each race's whole market: zstd stores and serves them in a
+        # twentieth of the bytes (bench card: 50 MB -> 2.3 MB), for less CPU than sending them raw.
+        producer_compression_type="zstd",
         broker_commit_interval=1.0,
         broker_session_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=settings.heartbeat_interval_s,
