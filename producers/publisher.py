@@ -21,7 +21,9 @@ class EventPublisher:
             enable_idempotence=True,
             linger_ms=linger_ms,
             max_batch_size=256 * 1024,
-            compression_type=None,
+            # As load mode and replay: the broker stores and serves a fifth of the bytes, and
+            # its CPU per price in the streams bench fell from 6.3-7.4 to 5.3 us.
+            compression_type="zstd",
         )
         self.published = 0
 
