@@ -55,6 +55,9 @@ class MarketBoard:
         self.books_analysed_at = float("-inf")
         self.readout_clock = 0.0  # clock of the last budgeted read-out
         self.retired_at_now = 0  # `now` of the last retirement pass
+        # A quiet race the last pass kept because it was still being stored or analysed: the
+        # next pass takes it, even if event time has not moved on (a replay of older events).
+        self.retire_deferred = False
 
     def race(self, race_id: str) -> RaceMarket:
         race = self.races.get(race_id)
@@ -166,16 +169,24 @@ class MarketBoard:
         """Retire the races quiet for `retire_after_us` whose state and analytics are stored or
         being stored (neither pending nor in `storing`, the headers the caller is about to
         write); their books' coverage changes."""
-        if self.retire_after_us is None or self.now <= self.retired_at_now:
-            return  # a race only becomes quiet when the newest event moves on
-        self.retired_at_now = self.now
+        if self.retire_after_us is None:
+            return
         horizon = self.now - self.retire_after_us
+        if self.now <= self.retired_at_now and not self.retire_deferred:
+            # Event time stood still: only the races just changed can be newly quiet (their
+            # events were old), and they are being stored: the next pass takes them.
+            self.retire_deferred = any(
+                (race := self.races.get(r)) is not None and race.last_activity < horizon
+                for r in storing
+            )
+            return
+        self.retired_at_now = self.now
+        self.retire_deferred = False
         for race_id, race in list(self.races.items()):
-            if (
-                race.last_activity < horizon
-                and race_id not in storing
-                and race_id not in self.dirty_races
-            ):
+            if race.last_activity < horizon:
+                if race_id in storing or race_id in self.dirty_races:
+                    self.retire_deferred = True
+                    continue
                 del self.races[race_id]
                 self.analysed_at.pop(race_id, None)
                 self.retired.add(race_id)

@@ -148,8 +148,10 @@ class OddsPipeline:
         task.add_done_callback(self.follow_ups.discard)
 
     def idle(self) -> bool:
+        """Nothing to read out, store or retire: a poll without events can be skipped."""
         board = self.feeds.board
-        return not (board.changed or board.dirty_races or board.dirty_books or self.feeds.waiting)
+        pending = board.changed or board.dirty_races or board.dirty_books or board.retire_deferred
+        return not (pending or self.feeds.waiting)
 
     def unapplied(self, batch: Batch) -> Batch:
         """The events of `batch` on partitions this worker holds that are not applied yet."""

@@ -46,10 +46,25 @@ def test_a_race_still_to_store_or_analyse_is_held() -> None:
     board.readout(clock=10.5, interval=1.0)  # rac_1: stored, but its analytics are pending
     assert "rac_1" in board.dirty_races
     assert set(board.races) == {"rac_1", "rac_2"}
-    board.readout(clock=11.0, interval=1.0)  # analysed now, retired with the next newer event
-    board.apply_odds(msgspec.structs.replace(snap("bet365", 47, {"h1": "3.0"}), race_id="rac_2"))
-    board.readout(clock=12.0, interval=1.0)
+    assert board.retire_deferred  # quiet, kept for now: the next pass takes it
+    # Analysed now (its rows in this read-out's writes): retired in the same pass, though event
+    # time has not moved on.
+    board.readout(clock=11.0, interval=1.0)
     assert set(board.races) == {"rac_2"}
+    assert not board.retire_deferred
+
+
+def test_quiet_races_retire_when_event_time_stands_still() -> None:
+    """Events older than the newest one seen (a replay, a late backfill) never move event time
+    on: their races still retire once stored."""
+    board = MarketBoard(AnalyticsParams(), retire_after_us=HALF_HOUR_US)
+    board.apply_odds(msgspec.structs.replace(snap("bet365", 600, {"h1": "2.0"}), race_id="rac_2"))
+    board.readout()
+    board.apply_odds(snap("bet365", 0, {"h1": "5.0"}))  # hours behind the newest event
+    assert board.readout().changed == ["rac_1"]  # being stored: held for now
+    assert "rac_1" in board.races
+    board.readout()  # nothing new, event time unchanged: stored now, so it retires
+    assert board.retired == {"rac_1"}
 
 
 class Store:
