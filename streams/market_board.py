@@ -54,9 +54,8 @@ class MarketBoard:
         self.analysed_at: dict[str, float] = {}  # race -> clock of its last analytics
         self.books_analysed_at = float("-inf")
         self.readout_clock = 0.0  # clock of the last budgeted read-out
-        self.retired_at_now = 0  # `now` of the last retirement pass
-        # A quiet race the last pass kept because it was still being stored or analysed: the
-        # next pass takes it, even if event time has not moved on (a replay of older events).
+        # A quiet race the last retirement pass kept because it was still being stored or
+        # analysed: the next pass takes it (an idle poll runs one).
         self.retire_deferred = False
 
     def race(self, race_id: str) -> RaceMarket:
@@ -168,19 +167,11 @@ class MarketBoard:
     def retire_quiet(self, storing: set[str]) -> None:
         """Retire the races quiet for `retire_after_us` whose state and analytics are stored or
         being stored (neither pending nor in `storing`, the headers the caller is about to
-        write); their books' coverage changes."""
+        write); their books' coverage changes. A pass scans the races held, once per books
+        read-out: cheap beside the coverage it precedes."""
         if self.retire_after_us is None:
             return
         horizon = self.now - self.retire_after_us
-        if self.now <= self.retired_at_now and not self.retire_deferred:
-            # Event time stood still: only the races just changed can be newly quiet (their
-            # events were old), and they are being stored: the next pass takes them.
-            self.retire_deferred = any(
-                (race := self.races.get(r)) is not None and race.last_activity < horizon
-                for r in storing
-            )
-            return
-        self.retired_at_now = self.now
         self.retire_deferred = False
         for race_id, race in list(self.races.items()):
             if race.last_activity < horizon:

@@ -315,7 +315,8 @@ fn numeric(out: &mut Vec<u8>, value: &Bound<'_, PyAny>) -> PyResult<()> {
         exponent,
     } = parsed
     else {
-        return header(out, 0, 0, NUMERIC_NAN, 0);
+        header(out, 0, 0, NUMERIC_NAN, 0);
+        return Ok(());
     };
     let dscale = u16::try_from((-exponent).max(0)).map_err(range)?;
     // The digits whole ++ fraction, the last one at power `exponent` of ten.
@@ -330,7 +331,8 @@ fn numeric(out: &mut Vec<u8>, value: &Bound<'_, PyAny>) -> PyResult<()> {
     };
     let power_of = |index: usize| exponent + (count - 1 - index) as i64;
     let Some(first) = (0..count).find(|&i| digit(i) != 0) else {
-        return header(out, 0, 0, NUMERIC_POSITIVE, dscale);
+        header(out, 0, 0, NUMERIC_POSITIVE, dscale);
+        return Ok(());
     };
     let last = (0..count).rev().find(|&i| digit(i) != 0).unwrap_or(first);
     let (high, low) = (power_of(first).div_euclid(4), power_of(last).div_euclid(4));
@@ -341,7 +343,7 @@ fn numeric(out: &mut Vec<u8>, value: &Bound<'_, PyAny>) -> PyResult<()> {
     } else {
         NUMERIC_POSITIVE
     };
-    header(out, groups, weight, sign, dscale)?;
+    header(out, groups, weight, sign, dscale);
     for group in (low..=high).rev() {
         let mut value = 0u16;
         for power in (4 * group..4 * group + 4).rev() {
@@ -360,12 +362,11 @@ fn numeric(out: &mut Vec<u8>, value: &Bound<'_, PyAny>) -> PyResult<()> {
 }
 
 /// A numeric's header: digit groups, weight, sign and display scale.
-fn header(out: &mut Vec<u8>, groups: i16, weight: i16, sign: u16, dscale: u16) -> PyResult<()> {
+fn header(out: &mut Vec<u8>, groups: i16, weight: i16, sign: u16, dscale: u16) {
     out.extend_from_slice(&groups.to_be_bytes());
     out.extend_from_slice(&weight.to_be_bytes());
     out.extend_from_slice(&sign.to_be_bytes());
     out.extend_from_slice(&dscale.to_be_bytes());
-    Ok(())
 }
 
 /// A decimal as Python's `Decimal(text)` reads it: sign, the digits before and after the point,
