@@ -1,12 +1,13 @@
 # One image for every DarkHorses runtime; docker-compose.yml picks the command per service.
 
-# The sinks' COPY encoder (native/pgcopy, Rust) as a wheel, built with rustup's toolchain.
+# The Rust extensions (native/: the sinks' COPY encoder, the race analytics) as wheels, built
+# with rustup's toolchain.
 FROM python:3.11-slim AS native
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl gcc libc6-dev \
     && curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
 ENV PATH=/root/.cargo/bin:$PATH
-COPY native/pgcopy /src/pgcopy
-RUN pip wheel --no-deps -w /wheels /src/pgcopy
+COPY native /src
+RUN pip wheel --no-deps -w /wheels /src/pgcopy /src/market
 
 FROM python:3.11-slim
 

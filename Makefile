@@ -3,8 +3,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
-# The sinks' binary COPY encoder (Rust, built by maturin with rustup's cargo).
-NATIVE := $(wildcard native/pgcopy/Cargo.* native/pgcopy/pyproject.toml native/pgcopy/*.pyi native/pgcopy/src/*.rs)
+# Rust extensions (built by maturin with rustup's cargo): the sinks' binary COPY encoder and the
+# race analytics.
+NATIVE := $(wildcard native/*/Cargo.* native/*/pyproject.toml native/*/*.pyi native/*/src/*.rs)
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
 .PHONY: install up test unit integration e2e check lint format bench schemas clean
@@ -15,7 +16,7 @@ $(STAMP): pyproject.toml $(NATIVE)
 	bash scripts/ensure-system-deps
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q ./native/pgcopy
+	$(BIN)/python -m pip install -q ./native/pgcopy ./native/market
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	rm -f $(VENV)/.installed-*
 	touch $@

@@ -44,7 +44,8 @@ def test_runtime_services_are_built_from_the_one_dockerfile() -> None:
     # From the tree; `COPY --from=stage` takes a build stage's output instead.
     for source in re.findall(r"^COPY (?!--from=)(\S+)", dockerfile, re.MULTILINE):
         assert (ROOT / source).exists(), f"Dockerfile copies missing {source}"
-    assert "pip wheel --no-deps -w /wheels /src/pgcopy" in dockerfile  # the native COPY encoder
+    # the native extensions: the COPY encoder and the race analytics
+    assert "pip wheel --no-deps -w /wheels /src/pgcopy /src/market" in dockerfile
     assert 'ENTRYPOINT ["darkhorses"]' in dockerfile
 
 
