@@ -1,4 +1,62 @@
+from collections.abc import Iterable
 from typing import Any
+
+class Quote:
+    """One runner at one bookmaker: the latest price and its story since the book opened."""
+
+    def __init__(
+        self,
+        text: str | None,
+        fractional: str | None,
+        ew_places: int | None,
+        ew_denom: int | None,
+        opening: str | None,
+        high: str | None,
+        low: str | None,
+        changes: int,
+        last_change: int,
+        version: tuple[int, str],
+        history: Iterable[tuple[int, float]] | None = None,
+        fresh: bool = False,
+    ) -> None: ...
+    text: str | None  # latest decimal as published ("2.75"); None = quoted, unpriced (SP)
+    @property
+    def price(self) -> float | None:
+        """`text` as a number: changes are compared as numbers ("2.7500" is "2.75")."""
+    @property
+    def fractional(self) -> str | None: ...
+    @property
+    def ew_places(self) -> int | None: ...
+    @property
+    def ew_denom(self) -> int | None: ...
+    @property
+    def opening(self) -> str | None:
+        """The first price seen."""
+    @property
+    def high(self) -> str | None: ...
+    @property
+    def low(self) -> str | None: ...
+    @property
+    def changes(self) -> int:
+        """Price changes after the opening price."""
+    @property
+    def last_change(self) -> int:
+        """When the price last changed (or opened)."""
+    @property
+    def version(self) -> tuple[int, str]:
+        """(source_time in microseconds, event_id) of the last event applied."""
+    @property
+    def history(self) -> list[tuple[int, float]]:
+        """The (time, price) changes kept for the longest window, oldest first (a copy)."""
+    view: dict[str, Any] | None  # the analytics' dict of this quote, until it changes
+    fresh: bool  # created since its last stored row
+
+def apply_prices(
+    book: dict[str, Quote], prices: Iterable[Any], at: int, event_id: str, keep_us: int
+) -> list[tuple[Any, Quote]]:
+    """Apply one event's prices (`PriceIn`s) to a book's quotes (horse -> `Quote`, created as
+    needed): those newer than the quote's (source_time, event_id). Returns the (price, quote)
+    pairs applied."""
 
 def race_analytics(race: Any, params: Any) -> dict[str, Any]:
     """The analytics of a `streams.race_market.RaceMarket` under `streams.race_analytics.

@@ -137,7 +137,7 @@ def test_an_empty_race() -> None:
 def test_errors_match_the_reference() -> None:
     """A price of 1 (no market) is refused by both, with the same message."""
     race = market([("bet365", 0, {"h1": "2", "h2": "3"})], None)
-    race.quotes["bet365"]["h1"].price = 1.0
+    race.quotes["bet365"]["h1"].text = "1"
     with pytest.raises(ValueError, match="strictly between 0 and 1") as reference:
         race_analytics_reference(race, PARAMS)
     with pytest.raises(ValueError, match="strictly between 0 and 1") as native:
