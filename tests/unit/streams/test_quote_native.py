@@ -7,11 +7,12 @@ import copy
 from dataclasses import dataclass, field
 
 import pytest
+from darkhorses_market import apply_prices
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streams.odds_decode import PriceIn
-from streams.race_market import Quote, apply_prices
+from streams.race_market import Quote
 
 KEEP_US = 60 * 60 * 1_000_000
 PRICES = ["1.5", "2", "2.0", "2.0000", "2.5", "2.75", "101.25"]  # equal values, other texts
