@@ -62,3 +62,17 @@ def race_analytics(race: Any, params: Any) -> dict[str, Any]:
     """The analytics of a `streams.race_market.RaceMarket` under `streams.race_analytics.
     AnalyticsParams`: `race_analytics_reference`'s dict, to the last bit. Sets `view` on the
     quotes it reads, as the reference does."""
+
+class PriceRows:
+    """One batch's price rows: a history row per applied event, a latest row per quote."""
+
+    def __init__(self) -> None: ...
+    @property
+    def history(self) -> list[tuple[Any, ...]]:
+        """`odds_history_events` rows: (race_id, bookmaker_id, source_time, event_id, source,
+        ingest_time, prices JSON), times in microseconds since the epoch."""
+    def add(self, snapshot: Any, applied: list[tuple[Any, Quote]]) -> None:
+        """Take one applied event (an `OddsIn`) and the (price, quote) pairs it applied."""
+    def latest(self) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """The `odds_latest` rows of the quotes as they stand now: those of quotes new in this
+        batch, and those of quotes already stored. No quote is fresh after."""

@@ -211,10 +211,11 @@ pub fn race_analytics<'py>(
     }
 
     let fair = fair_by_method(&consensus)?;
-    let dict = PyDict::new(py);
+    let dict = dict_with_room(py, 17);
     let race_id = race.getattr(intern!(py, "race_id"))?;
     let revision = race.getattr(intern!(py, "revision"))?;
-    let as_of = iso(now)?;
+    let mut instants = Instants::new(py);
+    let as_of = instants.text(now)?;
     dict.set_item(intern!(py, "event_id"), format!("{race_id}:{revision}"))?;
     dict.set_item(intern!(py, "source"), race.getattr(intern!(py, "source"))?)?;
     dict.set_item(intern!(py, "source_time"), &as_of)?;
@@ -224,7 +225,8 @@ pub fn race_analytics<'py>(
     dict.set_item(intern!(py, "as_of"), &as_of)?;
     dict.set_item(intern!(py, "status"), race.getattr(intern!(py, "status"))?)?;
     let off_dt: Option<i64> = race.getattr(intern!(py, "off_dt"))?.extract()?;
-    dict.set_item(intern!(py, "off_dt"), off_dt.map(iso).transpose()?)?;
+    let off_dt = off_dt.map(|at| instants.text(at)).transpose()?;
+    dict.set_item(intern!(py, "off_dt"), off_dt)?;
     dict.set_item(
         intern!(py, "books_priced"),
         books.iter().filter(|b| b.priced).count(),
@@ -245,13 +247,27 @@ pub fn race_analytics<'py>(
         .getattr(intern!(py, "book_updates"))?
         .cast_into::<PyDict>()?;
     stalest(&dict, &book_updates, now)?;
-    let book_list = book_percents(py, &books, &quotes, &active_keys, &book_updates, now)?;
+    let book_list = book_percents(
+        &mut instants,
+        &books,
+        &quotes,
+        &active_keys,
+        &book_updates,
+        now,
+    )?;
     dict.set_item(intern!(py, "books"), book_list)?;
     let runner_list = PyList::empty(py);
     for runner in &runners {
         let fair_at = consensus.iter().position(|(h, _)| *h == runner.key);
         let fair = fair_at.map(|at| [fair[0][at], fair[1][at], fair[2][at]]);
-        runner_list.append(runner_dict(py, runner, &books, &quotes, &params, fair)?)?;
+        runner_list.append(runner_dict(
+            &mut instants,
+            runner,
+            &books,
+            &quotes,
+            &params,
+            fair,
+        )?)?;
     }
     dict.set_item(intern!(py, "runners"), runner_list)?;
     Ok(dict)
@@ -542,13 +558,14 @@ fn stalest(dict: &Bound<'_, PyDict>, book_updates: &Bound<'_, PyDict>, now: i64)
 
 /// Per book (sorted by id): its book % over the active runners it prices.
 fn book_percents<'py>(
-    py: Python<'py>,
+    instants: &mut Instants<'py>,
     books: &[Book<'py>],
     quotes: &[QuoteRead<'py>],
     active: &[&str],
     book_updates: &Bound<'py, PyDict>,
     now: i64,
 ) -> PyResult<Bound<'py, PyList>> {
+    let py = instants.py;
     let mut order: Vec<&Book<'py>> = books.iter().collect();
     order.sort_by(|a, b| a.key.cmp(&b.key));
     let list = PyList::empty(py);
@@ -558,7 +575,7 @@ fn book_percents<'py>(
             .filter_map(|h| book.quotes.get(*h).and_then(|&q| quotes[q].price))
             .filter(|&p| p != 0.0)
             .collect();
-        let entry = PyDict::new(py);
+        let entry = dict_with_room(py, 5);
         entry.set_item(intern!(py, "bookmaker_id"), &book.id)?;
         let percent = if prices.is_empty() {
             None
@@ -573,21 +590,22 @@ fn book_percents<'py>(
             Some(updated) => updated.extract()?,
             None => now,
         };
-        entry.set_item(intern!(py, "last_update"), iso(updated)?)?;
+        entry.set_item(intern!(py, "last_update"), instants.text(updated)?)?;
         list.append(entry)?;
     }
     Ok(list)
 }
 
 fn runner_dict<'py>(
-    py: Python<'py>,
+    instants: &mut Instants<'py>,
     runner: &Runner<'py>,
     books: &[Book<'py>],
     quotes: &[QuoteRead<'py>],
     params: &Params,
     fair: Option<[f64; 3]>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let dict = PyDict::new(py);
+    let py = instants.py;
+    let dict = dict_with_room(py, 16);
     dict.set_item(intern!(py, "horse_id"), &runner.horse)?;
     dict.set_item(intern!(py, "non_runner"), runner.non_runner)?;
     dict.set_item(intern!(py, "books_priced"), runner.books_priced)?;
@@ -630,7 +648,7 @@ fn runner_dict<'py>(
     dict.set_item(intern!(py, "move_since_open"), since_open)?;
     let moves = PyList::empty(py);
     for (window, movement) in &runner.moves {
-        let entry = PyDict::new(py);
+        let entry = dict_with_room(py, 4);
         entry.set_item(intern!(py, "window_min"), window)?;
         entry.set_item(intern!(py, "change"), movement.change)?;
         entry.set_item(intern!(py, "books_shortened"), movement.shortened)?;
@@ -649,7 +667,11 @@ fn runner_dict<'py>(
     by_book.sort_by(|a, b| books[quotes[*a].book].key.cmp(&books[quotes[*b].book].key));
     let views = PyList::empty(py);
     for quote in by_book {
-        views.append(quote_view(py, &quotes[quote], &books[quotes[quote].book])?)?;
+        views.append(quote_view(
+            instants,
+            &quotes[quote],
+            &books[quotes[quote].book],
+        )?)?;
     }
     dict.set_item(intern!(py, "quotes"), views)?;
     Ok(dict)
@@ -657,14 +679,15 @@ fn runner_dict<'py>(
 
 /// A quote's dict, kept on the quote until it changes (`Quote.view`).
 fn quote_view<'py>(
-    py: Python<'py>,
+    instants: &mut Instants<'py>,
     quote: &QuoteRead<'py>,
     book: &Book<'py>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let py = instants.py;
     if let Some(view) = &quote.object.borrow().view {
         return Ok(view.bind(py).clone());
     }
-    let view = PyDict::new(py);
+    let view = dict_with_room(py, 10);
     {
         let held = quote.object.borrow();
         let text =
@@ -679,7 +702,7 @@ fn quote_view<'py>(
         view.set_item(intern!(py, "high"), text(&held.high))?;
         view.set_item(intern!(py, "low"), text(&held.low))?;
         view.set_item(intern!(py, "changes"), held.changes)?;
-        view.set_item(intern!(py, "last_change"), iso(held.last_change)?)?;
+        view.set_item(intern!(py, "last_change"), instants.text(held.last_change)?)?;
     }
     quote.object.borrow_mut().view = Some(view.clone().into_any().unbind());
     Ok(view.into_any())
@@ -689,6 +712,41 @@ fn quote_view<'py>(
 fn price_text(value: f64) -> String {
     let text = format!("{value:.4}");
     text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+/// A dict with room for `items` (no resizes as it fills): CPython's `_PyDict_NewPresized`.
+fn dict_with_room(py: Python<'_>, items: usize) -> Bound<'_, PyDict> {
+    extern "C" {
+        fn _PyDict_NewPresized(minused: pyo3::ffi::Py_ssize_t) -> *mut pyo3::ffi::PyObject;
+    }
+    let items = pyo3::ffi::Py_ssize_t::try_from(items).unwrap_or(0);
+    // SAFETY: the GIL is held (`py`); the call returns a new reference to a dict, or NULL only
+    // when out of memory, which `from_owned_ptr` turns into a panic like any failed allocation.
+    unsafe { Bound::from_owned_ptr(py, _PyDict_NewPresized(items)).cast_into_unchecked() }
+}
+
+/// ISO texts of instants, made once per read-out: a race's quotes share their events' times.
+struct Instants<'py> {
+    py: Python<'py>,
+    made: HashMap<i64, Bound<'py, PyString>>,
+}
+
+impl<'py> Instants<'py> {
+    fn new(py: Python<'py>) -> Self {
+        Instants {
+            py,
+            made: HashMap::new(),
+        }
+    }
+
+    fn text(&mut self, us: i64) -> PyResult<Bound<'py, PyString>> {
+        if let Some(text) = self.made.get(&us) {
+            return Ok(text.clone());
+        }
+        let text = PyString::new(self.py, &iso(us)?);
+        self.made.insert(us, text.clone());
+        Ok(text)
+    }
 }
 
 /// `datetime.isoformat()` of an instant in microseconds since the epoch, in UTC.

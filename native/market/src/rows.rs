@@ -4,31 +4,25 @@
 //! In Python these rows cost ~5 µs a price (tuples, `orjson.dumps` of each event's prices and of
 //! each quote's history, datetime arithmetic), a third of the worker's time per price.
 
-use std::collections::HashMap;
 use std::fmt::Write;
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{
-    PyBytes, PyDateAccess, PyDateTime, PyDelta, PyDeltaAccess, PyList, PyString, PyTimeAccess,
-    PyTuple, PyTzInfoAccess,
+    PyBytes, PyDateAccess, PyDateTime, PyDelta, PyDeltaAccess, PyDict, PyList, PyString,
+    PyTimeAccess, PyTuple, PyTzInfoAccess,
 };
 
 use crate::quote::{Price, Quote};
 
-/// The newest applied price of one quote in the batch, and what its row needs of the event.
+/// The newest applied price of one quote in the batch: the event (an `OddsIn`), its `PriceIn`
+/// for the quote, the quote, and the event's ingest time in microseconds.
 struct Newest {
-    race: Py<PyString>,
-    horse: Py<PyAny>,
-    book: Py<PyString>,
-    bookmaker: Py<PyAny>,
-    source: Py<PyAny>,
-    source_us: i64,
-    ingested: i64,
-    event_id: Py<PyAny>,
-    price: Py<PyAny>, // the event's `PriceIn`: its decimal, fractional and each-way terms
+    snapshot: Py<PyAny>,
+    price: Py<PyAny>,
     quote: Py<Quote>,
+    ingested: i64,
 }
 
 #[pyclass(module = "darkhorses_market")]
@@ -38,7 +32,8 @@ pub struct PriceRows {
     #[pyo3(get)]
     history: Py<PyList>,
     newest: Vec<Newest>,
-    at: HashMap<(String, String, String), usize>, // (race, horse, book) -> newest
+    /// (race, horse, book) -> its place in `newest`: a dict, as Python's str hashes are cached.
+    at: Py<PyDict>,
 }
 
 #[pymethods]
@@ -48,7 +43,7 @@ impl PriceRows {
         PriceRows {
             history: PyList::empty(py).unbind(),
             newest: Vec::new(),
-            at: HashMap::new(),
+            at: PyDict::new(py).unbind(),
         }
     }
 
@@ -61,16 +56,17 @@ impl PriceRows {
         let book = snapshot
             .getattr(intern!(py, "bookmaker_id"))?
             .cast_into::<PyString>()?;
-        let bookmaker = snapshot.getattr(intern!(py, "bookmaker"))?;
         let source = snapshot.getattr(intern!(py, "source"))?;
         let event_id = snapshot.getattr(intern!(py, "event_id"))?;
         let source_us: i64 = snapshot.getattr(intern!(py, "source_us"))?.extract()?;
         let ingested = micros(&snapshot.getattr(intern!(py, "ingest_time"))?)?;
-        let (race_key, book_key) = (race.to_str()?.to_owned(), book.to_str()?.to_owned());
+        let at = self.at.bind(py);
         let mut prices = String::from("[");
         for (index, pair) in applied.try_iter()?.enumerate() {
             let pair = pair?;
-            let (price, quote) = (pair.get_item(0)?, pair.get_item(1)?.cast_into::<Quote>()?);
+            let pair = pair.cast_into::<PyTuple>()?;
+            let price = pair.get_item(0)?;
+            let quote = pair.get_item(1)?.cast_into::<Quote>()?;
             let horse = price.getattr(intern!(py, "horse_id"))?;
             if index > 0 {
                 prices.push(',');
@@ -88,27 +84,17 @@ impl PriceRows {
             }
             prices.push(']');
             let newest = Newest {
-                race: race.clone().unbind(),
-                horse: horse.clone().unbind(),
-                book: book.clone().unbind(),
-                bookmaker: bookmaker.clone().unbind(),
-                source: source.clone().unbind(),
-                source_us,
-                ingested,
-                event_id: event_id.clone().unbind(),
+                snapshot: snapshot.clone().unbind(),
                 price: price.unbind(),
                 quote: quote.unbind(),
+                ingested,
             };
             // Newer than any before it in the batch; its row keeps the first one's place.
-            let key = (
-                race_key.clone(),
-                horse.extract::<String>()?,
-                book_key.clone(),
-            );
-            match self.at.get(&key) {
-                Some(&slot) => self.newest[slot] = newest,
+            let key = PyTuple::new(py, [race.as_any(), &horse, book.as_any()])?;
+            match at.get_item(&key)? {
+                Some(slot) => self.newest[slot.extract::<usize>()?] = newest,
                 None => {
-                    self.at.insert(key, self.newest.len());
+                    at.set_item(key, self.newest.len())?;
                     self.newest.push(newest);
                 }
             }
@@ -138,24 +124,24 @@ impl PriceRows {
         for entry in &self.newest {
             let quote = entry.quote.bind(py);
             let mut held = quote.borrow_mut();
-            let price = entry.price.bind(py);
+            let (snapshot, price) = (entry.snapshot.bind(py), entry.price.bind(py));
             let text = |p: &Option<Price>| p.as_ref().map(|p| p.text.bind(py).clone().into_any());
             let none = || py.None().into_bound(py);
             let row = PyTuple::new(
                 py,
                 [
-                    entry.race.bind(py).clone().into_any(),
-                    entry.horse.bind(py).clone(),
-                    entry.book.bind(py).clone().into_any(),
-                    entry.bookmaker.bind(py).clone(),
+                    snapshot.getattr(intern!(py, "race_id"))?,
+                    price.getattr(intern!(py, "horse_id"))?,
+                    snapshot.getattr(intern!(py, "bookmaker_id"))?,
+                    snapshot.getattr(intern!(py, "bookmaker"))?,
                     price.getattr(intern!(py, "decimal"))?,
                     price.getattr(intern!(py, "fractional"))?,
                     price.getattr(intern!(py, "ew_places"))?,
                     price.getattr(intern!(py, "ew_denom"))?,
-                    entry.source.bind(py).clone(),
-                    entry.source_us.into_pyobject(py)?.into_any(),
+                    snapshot.getattr(intern!(py, "source"))?,
+                    snapshot.getattr(intern!(py, "source_us"))?,
                     entry.ingested.into_pyobject(py)?.into_any(),
-                    entry.event_id.bind(py).clone(),
+                    snapshot.getattr(intern!(py, "event_id"))?,
                     text(&held.opening).unwrap_or_else(none),
                     text(&held.high).unwrap_or_else(none),
                     text(&held.low).unwrap_or_else(none),
