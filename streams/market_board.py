@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from darkhorses_market import book_coverage
+
 from schemas.market import MarketState
 from schemas.racecards import Racecard
 from streams import market_maths as mm
@@ -196,8 +198,8 @@ class MarketBoard:
             if not horses:
                 continue
             prices += race.book_applied.get(bookmaker_id, 0)
-            recent += sum(1 for q in horses.values() if q.version[0] >= cutoff)
-            priced = sum(1 for q in horses.values() if q.text is not None)
+            updated_since, priced = book_coverage(horses, cutoff)  # natively: 71k quotes a pass
+            recent += updated_since
             if not priced:
                 continue
             races += 1

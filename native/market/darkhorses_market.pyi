@@ -58,6 +58,10 @@ def apply_prices(
     needed): those newer than the quote's (source_time, event_id). Returns the (price, quote)
     pairs applied."""
 
+def book_coverage(quotes: dict[str, Quote], cutoff: int) -> tuple[int, int]:
+    """One book's quotes in one race: how many were updated at or after `cutoff` (their
+    version's time), and how many carry a price."""
+
 def race_analytics(race: Any, params: Any) -> dict[str, Any]:
     """The analytics of a `streams.race_market.RaceMarket` under `streams.race_analytics.
     AnalyticsParams`: `race_analytics_reference`'s dict, to the last bit. Sets `view` on the

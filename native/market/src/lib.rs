@@ -12,5 +12,6 @@ fn darkhorses_market(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<quote::Quote>()?;
     module.add_class::<rows::PriceRows>()?;
     module.add_function(wrap_pyfunction!(quote::apply_prices, module)?)?;
+    module.add_function(wrap_pyfunction!(quote::book_coverage, module)?)?;
     module.add_function(wrap_pyfunction!(analytics::race_analytics, module)?)
 }

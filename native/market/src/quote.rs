@@ -386,3 +386,17 @@ pub fn apply_prices<'py>(
     }
     Ok(applied)
 }
+
+/// One book's quotes in one race (horse -> `Quote`): how many were updated at or after
+/// `cutoff`, and how many carry a price (for the bookmaker analytics, over every race held).
+#[pyfunction]
+pub fn book_coverage(quotes: &Bound<'_, PyDict>, cutoff: i64) -> PyResult<(usize, usize)> {
+    let (mut recent, mut priced) = (0, 0);
+    for quote in quotes.values() {
+        let quote = quote.cast_into::<Quote>()?;
+        let quote = quote.borrow();
+        recent += usize::from(quote.version.0 >= cutoff);
+        priced += usize::from(quote.latest.is_some());
+    }
+    Ok((recent, priced))
+}

@@ -4,14 +4,15 @@
 //! In Python these rows cost ~5 µs a price (tuples, `orjson.dumps` of each event's prices and of
 //! each quote's history, datetime arithmetic), a third of the worker's time per price.
 
+use std::collections::HashMap;
 use std::fmt::Write;
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{
-    PyBytes, PyDateAccess, PyDateTime, PyDelta, PyDeltaAccess, PyDict, PyList, PyString,
-    PyTimeAccess, PyTuple, PyTzInfoAccess,
+    PyBytes, PyDateAccess, PyDateTime, PyDelta, PyDeltaAccess, PyList, PyString, PyTimeAccess,
+    PyTuple, PyTzInfoAccess,
 };
 
 use crate::quote::{Price, Quote};
@@ -32,8 +33,9 @@ pub struct PriceRows {
     #[pyo3(get)]
     history: Py<PyList>,
     newest: Vec<Newest>,
-    /// (race, horse, book) -> its place in `newest`: a dict, as Python's str hashes are cached.
-    at: Py<PyDict>,
+    /// Quote -> its place in `newest`. A quote is one (race, horse, book) for a whole batch
+    /// (races are restored, revived or forgotten only between batches), so its address is the key.
+    at: HashMap<usize, usize>,
 }
 
 #[pymethods]
@@ -43,7 +45,7 @@ impl PriceRows {
         PriceRows {
             history: PyList::empty(py).unbind(),
             newest: Vec::new(),
-            at: PyDict::new(py).unbind(),
+            at: HashMap::new(),
         }
     }
 
@@ -60,7 +62,6 @@ impl PriceRows {
         let event_id = snapshot.getattr(intern!(py, "event_id"))?;
         let source_us: i64 = snapshot.getattr(intern!(py, "source_us"))?.extract()?;
         let ingested = micros(&snapshot.getattr(intern!(py, "ingest_time"))?)?;
-        let at = self.at.bind(py);
         let mut prices = String::from("[");
         for (index, pair) in applied.try_iter()?.enumerate() {
             let pair = pair?;
@@ -83,6 +84,7 @@ impl PriceRows {
                 json_value(&mut prices, &price.getattr(field)?)?;
             }
             prices.push(']');
+            let key = quote.as_ptr() as usize;
             let newest = Newest {
                 snapshot: snapshot.clone().unbind(),
                 price: price.unbind(),
@@ -90,11 +92,10 @@ impl PriceRows {
                 ingested,
             };
             // Newer than any before it in the batch; its row keeps the first one's place.
-            let key = PyTuple::new(py, [race.as_any(), &horse, book.as_any()])?;
-            match at.get_item(&key)? {
-                Some(slot) => self.newest[slot.extract::<usize>()?] = newest,
+            match self.at.get(&key) {
+                Some(&slot) => self.newest[slot] = newest,
                 None => {
-                    at.set_item(key, self.newest.len())?;
+                    self.at.insert(key, self.newest.len());
                     self.newest.push(newest);
                 }
             }

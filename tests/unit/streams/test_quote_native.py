@@ -7,7 +7,7 @@ import copy
 from dataclasses import dataclass, field
 
 import pytest
-from darkhorses_market import apply_prices
+from darkhorses_market import apply_prices, book_coverage
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -155,3 +155,12 @@ def test_a_stale_price_is_not_applied() -> None:
     )  # same time, lower id
     assert apply_prices(book, [PriceIn("h1", "2.0")], 10, "e9", KEEP_US) == []  # older
     assert book["h1"].text == "3.0"
+
+
+def test_book_coverage_counts_recent_and_priced_quotes() -> None:
+    book: dict[str, Quote] = {}
+    apply_prices(book, [PriceIn("h1", "3.0"), PriceIn("h2", None)], 10, "e1", KEEP_US)
+    apply_prices(book, [PriceIn("h3", "5.0")], 30, "e2", KEEP_US)
+    assert book_coverage(book, 20) == (1, 2)  # h3 updated since 20; h1 and h3 priced
+    assert book_coverage(book, 10) == (3, 2)
+    assert book_coverage({}, 0) == (0, 0)
