@@ -391,7 +391,7 @@ _COUNTED = {
     )
 } | {
     # One row per price: counted from the stored events, without unpacking them (sql/0009).
-    "odds_history": "SELECT coalesce(sum(jsonb_array_length(prices)), 0) FROM odds_history_events",
+    "odds_history": "SELECT coalesce(sum(json_array_length(prices)), 0) FROM odds_history_events",
 }  # fmt: skip
 
 

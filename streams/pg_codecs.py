@@ -1,12 +1,12 @@
-"""Binary codecs for `timestamptz`, `numeric` and `jsonb` on the sinks' connections.
+"""Binary codecs for `timestamptz`, `numeric`, `json` and `jsonb` on the sinks' connections.
 
 The odds pipeline COPYs two rows per price, and asyncpg's generic encoders cost more than all the
 other columns together: about 1.5 µs per timestamp (timezone arithmetic on datetime objects) and
 3 µs per numeric given as text (a `Decimal` built and taken apart digit by digit). Here a
 timestamp may be given as integer microseconds since the Unix epoch, the board's own clock (one
 subtraction and a pack), and a numeric's text is encoded once and cached: prices move on a
-ladder of a few hundred values. A `jsonb` value may be given as the bytes orjson makes, with no
-decoding to `str` and encoding back.
+ladder of a few hundred values. A `json` or `jsonb` value may be given as the bytes orjson makes,
+with no decoding to `str` and encoding back.
 """
 
 import struct
@@ -95,9 +95,18 @@ def decode_numeric(data: bytes) -> Decimal:
 _JSONB_VERSION = b"\x01"  # the binary jsonb format: a version byte, then the JSON text
 
 
+def encode_json(value: bytes | str) -> bytes:
+    """JSON text, as bytes (orjson's) or str: the binary json format is the text alone."""
+    return value if isinstance(value, bytes) else value.encode()
+
+
+def decode_json(data: bytes) -> str:
+    return data.decode()
+
+
 def encode_jsonb(value: bytes | str) -> bytes:
     """JSON text, as bytes (orjson's) or str."""
-    return _JSONB_VERSION + (value if isinstance(value, bytes) else value.encode())
+    return _JSONB_VERSION + encode_json(value)
 
 
 def decode_jsonb(data: bytes) -> str:
@@ -112,6 +121,7 @@ async def register(connection: asyncpg.Connection) -> None:
     for name, encoder, decoder in (
         ("timestamptz", encode_timestamptz, decode_timestamptz),
         ("numeric", encode_numeric, decode_numeric),
+        ("json", encode_json, decode_json),
         ("jsonb", encode_jsonb, decode_jsonb),
     ):
         await connection.set_type_codec(

@@ -30,6 +30,7 @@ ENCODINGS = {
     "numeric": "numeric",
     "timestamptz": "timestamptz",
     "date": "date",
+    "json": "json",
     "jsonb": "jsonb",
     "_text": "text[]",
     "_varchar": "varchar[]",

@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import asyncpg
+import orjson
 import pytest
 
 from darkhorses.migrate import migrate, migrations_dir
@@ -63,5 +64,34 @@ async def test_price_history_moves_to_event_rows_with_every_price(
         assert await connection.fetchval("SELECT count(*) FROM odds_history_events") == 3
         summary = await connection.fetchrow("SELECT price_changes FROM stats_live_summary")
         assert summary["price_changes"] == len(rows)
+    finally:
+        await connection.close()
+
+
+async def test_history_prices_and_race_headers_move_to_json_unchanged(
+    database: str, tmp_path: Path
+) -> None:
+    await migrate(database, migrations_before("0010", tmp_path / "before"))
+    prices = '[["hrs_1", "2.75", "7/4", 3, 5], ["hrs_2", null, null, null, null]]'
+    header = '{"latest": 1773493200000000, "books": {"bet365": ["Bet365", 1, 2]}, "runners": []}'
+    connection = await asyncpg.connect(database)
+    try:
+        await connection.execute(
+            "INSERT INTO odds_history_events VALUES ('rac_1', 'bet365', $1, 'e1', 'simulator', $1,"
+            " $2::jsonb)",
+            T0,
+            prices,
+        )
+        await connection.execute("INSERT INTO market_races VALUES ('rac_1', 3, $1::jsonb)", header)
+        assert "0010_json_payloads.sql" in await migrate(database)
+        query = "SELECT horse_id, price_decimal, ew_places FROM odds_history ORDER BY horse_id"
+        assert [tuple(r) for r in await connection.fetch(query)] == [
+            ("hrs_1", Decimal("2.7500"), 3),
+            ("hrs_2", None, None),
+        ]
+        stored = await connection.fetchval("SELECT header::text FROM market_races")
+        assert orjson.loads(stored) == orjson.loads(header)
+        summary = await connection.fetchrow("SELECT price_changes FROM stats_live_summary")
+        assert summary["price_changes"] == 2
     finally:
         await connection.close()

@@ -16,27 +16,29 @@ pytestmark = pytest.mark.integration
 
 COLUMNS = (
     "name", "small", "regular", "big", "ratio", "flag", "price", "at", "day", "doc", "books",
+    "note",
 )  # fmt: skip
 TABLE = """(
     name text, small smallint, regular integer, big bigint, ratio double precision,
-    flag boolean, price numeric(12, 4), at timestamptz, day date, doc jsonb, books text[]
+    flag boolean, price numeric(12, 4), at timestamptz, day date, doc jsonb, books text[],
+    note json
 )"""
 ROWS: list[tuple[Any, ...]] = [
     (
         "Ascot € 2m", -32768, 2**31 - 1, -(2**63), 0.1, True, "2.75", 1773478800123456,
-        date(2026, 3, 14), b'{"a": [1, "2.5"]}', ["bet365", "sky"],
+        date(2026, 3, 14), b'{"a": [1, "2.5"]}', ["bet365", "sky"], b'[["h1", "2.75", null]]',
     ),
     (
         "", 7, -1, 0, -1e300, False, "1000", datetime(2026, 3, 14, 9, 30, tzinfo=UTC),
-        date(1999, 12, 31), '{"b": null}', [],
+        date(1999, 12, 31), '{"b": null}', [], '{"a":  1}',
     ),
     (
-        None, None, None, None, None, None, None, None, None, None, None,
+        None, None, None, None, None, None, None, None, None, None, None, None,
     ),
     (
         "é", 0, 0, 1, 2.5, True, Decimal("0.0001"),
         datetime(2026, 3, 14, 10, tzinfo=timezone(timedelta(hours=-5, minutes=-30))),
-        date(2026, 1, 1), b"[]", ["a", None],
+        date(2026, 1, 1), b"[]", ["a", None], "[]",
     ),
 ]  # fmt: skip
 

@@ -36,6 +36,7 @@ enum Column {
     Numeric,
     Timestamptz,
     Date,
+    Json,
     Jsonb,
     /// A one-dimensional array of text-like elements, with the element type's OID.
     TextArray(u32),
@@ -53,6 +54,7 @@ impl Column {
             "numeric" => Column::Numeric,
             "timestamptz" => Column::Timestamptz,
             "date" => Column::Date,
+            "json" => Column::Json,
             "jsonb" => Column::Jsonb,
             "text[]" => Column::TextArray(25),
             "varchar[]" => Column::TextArray(1043),
@@ -157,8 +159,10 @@ fn field(out: &mut Vec<u8>, value: &Bound<'_, PyAny>, column: Column) -> PyResul
                     .to_be_bytes(),
             );
         }
-        Column::Jsonb => {
-            out.push(1); // the binary jsonb format's version
+        Column::Json | Column::Jsonb => {
+            if let Column::Jsonb = column {
+                out.push(1); // the binary jsonb format's version; json's is the text alone
+            }
             if let Ok(bytes) = value.cast::<PyBytes>() {
                 out.extend_from_slice(bytes.as_bytes());
             } else {

@@ -11,7 +11,7 @@ from darkhorses_pgcopy import encode
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.pg_codecs import encode_jsonb, encode_numeric, encode_timestamptz
+from streams.pg_codecs import encode_json, encode_jsonb, encode_numeric, encode_timestamptz
 
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # the signature, flags and no header extension
 TRAILER = b"\xff\xff"
@@ -63,12 +63,14 @@ def test_float8(value: float) -> None:
     assert one(value, "float8") == struct.pack("!d", value)
 
 
-def test_bool_text_and_jsonb() -> None:
+def test_bool_text_json_and_jsonb() -> None:
     assert one(True, "bool") == b"\x01"
     assert one(False, "bool") == b"\x00"
     assert one("Ascot (IRE) € 2m", "text") == "Ascot (IRE) € 2m".encode()
     assert one(b'[1, "2.5"]', "jsonb") == encode_jsonb(b'[1, "2.5"]')
     assert one('{"a": "é"}', "jsonb") == encode_jsonb('{"a": "é"}')
+    assert one(b'[1, "2.5"]', "json") == encode_json(b'[1, "2.5"]') == b'[1, "2.5"]'
+    assert one('{"a": "é"}', "json") == encode_json('{"a": "é"}')
 
 
 @given(st.decimals(allow_nan=True, allow_infinity=False))
