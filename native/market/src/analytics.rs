@@ -478,25 +478,31 @@ fn proportional(implied: &[f64]) -> Vec<f64> {
     implied.iter().map(|q| q / total).collect()
 }
 
-/// `market_maths._power`: p_i = q_i ** k, k found by bisection so the p_i sum to 1.
-fn power(implied: &[f64]) -> Vec<f64> {
-    let total = |k: f64| sum(implied.iter().map(|q| q.powf(k)));
-    let (mut low, mut high) = (1e-6, 1.0);
-    while total(high) > 1.0 {
-        high *= 2.0;
-    }
+/// Where a falling `total` crosses 1 between `low` and `high`, by `market_maths`' bisection (the
+/// same steps, so the same double): the midpoint of the last bracket.
+fn bisect(mut low: f64, mut high: f64, total: impl Fn(f64) -> f64) -> f64 {
     for _ in 0..SOLVER_STEPS {
-        let k = (low + high) / 2.0;
-        if total(k) > 1.0 {
-            low = k;
+        let middle = (low + high) / 2.0;
+        if total(middle) > 1.0 {
+            low = middle;
         } else {
-            high = k;
+            high = middle;
         }
         if high - low < SOLVER_TOLERANCE {
             break;
         }
     }
-    let k = (low + high) / 2.0;
+    (low + high) / 2.0
+}
+
+/// `market_maths._power`: p_i = q_i ** k, k found by bisection so the p_i sum to 1.
+fn power(implied: &[f64]) -> Vec<f64> {
+    let total = |k: f64| sum(implied.iter().map(|q| q.powf(k)));
+    let mut high = 1.0;
+    while total(high) > 1.0 {
+        high *= 2.0;
+    }
+    let k = bisect(1e-6, high, total);
     proportional(&implied.iter().map(|q| q.powf(k)).collect::<Vec<_>>())
 }
 
@@ -510,19 +516,7 @@ fn shin(implied: &[f64]) -> Vec<f64> {
         ((z * z + 4.0 * (1.0 - z) * q * q / booksum).sqrt() - z) / (2.0 * (1.0 - z))
     };
     let total = |z: f64| sum(implied.iter().map(|&q| each(z, q)));
-    let (mut low, mut high) = (0.0, 0.999);
-    for _ in 0..SOLVER_STEPS {
-        let z = (low + high) / 2.0;
-        if total(z) > 1.0 {
-            low = z;
-        } else {
-            high = z;
-        }
-        if high - low < SOLVER_TOLERANCE {
-            break;
-        }
-    }
-    let z = (low + high) / 2.0;
+    let z = bisect(0.0, 0.999, total);
     proportional(&implied.iter().map(|&q| each(z, q)).collect::<Vec<_>>())
 }
 
