@@ -84,6 +84,9 @@ class OddsPipeline:
         # Partition -> offset of the next event to apply: a batch fetched before a rebalance may
         # hold events of a partition gone elsewhere, or that the restored state already has.
         self.positions: dict[int, int] = {}
+        # Partition -> the highest offset mirrored to the Kafka group. Batches are acknowledged
+        # concurrently and may finish out of order; an older one must not move the mirror back.
+        self.mirrored: dict[int, int] = {}
 
     # -- one batch --------------------------------------------------------------------------
 
@@ -132,10 +135,12 @@ class OddsPipeline:
         """Off the write path: the batch's analytics reach Kafka, and its offsets are mirrored
         to the Kafka group (for lag monitoring; PostgreSQL holds the truth)."""
         await asyncio.gather(*pending.sent)
-        if self.consumer is not None and pending.offsets:
+        newer = {p: o for p, o in pending.offsets.items() if o > self.mirrored.get(p, -1)}
+        if self.consumer is not None and newer:
+            self.mirrored.update(newer)
             offsets = {
                 TopicPartition(ODDS_LIVE.name, p): OffsetAndMetadata(o, "")
-                for p, o in pending.offsets.items()
+                for p, o in newer.items()
             }
             try:
                 await self.consumer.commit(offsets)
@@ -260,6 +265,7 @@ class OddsPipeline:
         board.forget([r for r in held if race_partition(r) in partitions])
         for partition in partitions:
             self.positions.pop(partition, None)
+            self.mirrored.pop(partition, None)
 
     # -- the consumer -----------------------------------------------------------------------
 

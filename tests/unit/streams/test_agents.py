@@ -23,7 +23,7 @@ from streams import reference
 from streams.analytics import CONSUMER, MarketFeeds, create_feeds
 from streams.clock import micros
 from streams.market_store import QUOTES_SQL, RACE_HEADERS_SQL
-from streams.odds_pipeline import Batch, OddsPipeline
+from streams.odds_pipeline import Batch, OddsPipeline, Pending
 from streams.settings import StreamsSettings
 from streams.sink import Rows, UpsertTable
 from tests.unit.streams.test_race_market import T0, card, snapshot
@@ -285,3 +285,27 @@ async def test_a_late_price_for_a_retired_race_revives_it_from_what_was_stored(
     headers = {r[0]: r for r in sink.batches[-1]["market_races"]}
     assert headers["rac_1"][1] == 2
     assert not letters
+
+
+class RecordingConsumer:
+    """Stands in for the pipeline's aiokafka consumer: records the offsets mirrored to Kafka."""
+
+    def __init__(self) -> None:
+        self.commits: list[dict[int, int]] = []
+
+    async def commit(self, offsets: dict[TopicPartition, Any]) -> None:
+        self.commits.append({tp.partition: meta.offset for tp, meta in offsets.items()})
+
+
+async def test_a_batch_acknowledged_late_does_not_move_the_kafka_mirror_back(
+    pipeline: OddsPipeline,
+) -> None:
+    """Acknowledgements run concurrently: an older batch whose analytics reach Kafka after a newer
+    batch's must not commit its (lower) offsets over the newer ones."""
+    consumer = RecordingConsumer()
+    pipeline.consumer = consumer
+    older = Pending(None, {3: 1114, 4: 10}, [], [], [])  # type: ignore[arg-type]
+    newer = Pending(None, {3: 1140}, [], [], [])  # type: ignore[arg-type]
+    await pipeline.acknowledge(newer)
+    await pipeline.acknowledge(older)
+    assert consumer.commits == [{3: 1140}, {4: 10}]
