@@ -158,14 +158,12 @@ class OddsBatch:
                 self.rejects.append((self.count + index, f"invalid OddsSnapshot: {error}"))
                 continue
             try:
-                applied = board.apply_odds(snapshot)
+                applied = board.apply_odds(snapshot, prices)
             except RaceRetired as error:
                 self.retired_race = error.race_id
                 self.count += index
                 return index
-            if applied:
-                prices.add(snapshot, applied)
-            else:
+            if not applied:
                 STALE_EVENTS.labels(ODDS_LIVE.name).inc()
         self.count += len(values)
         return len(values)

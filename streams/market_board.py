@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from darkhorses_market import book_coverage
+from darkhorses_market import PriceRows, apply_event, book_coverage
 
 from schemas.market import MarketState
 from schemas.racecards import Racecard
@@ -30,7 +30,7 @@ from streams import market_maths as mm
 from streams.clock import US, instant, micros
 from streams.odds_decode import OddsIn
 from streams.race_analytics import AnalyticsParams, race_analytics
-from streams.race_market import Applied, RaceMarket, Version
+from streams.race_market import RaceMarket, Version
 
 
 @dataclass
@@ -45,6 +45,7 @@ class Readout:
 class MarketBoard:
     def __init__(self, params: AnalyticsParams, retire_after_us: int | None = None) -> None:
         self.params = params
+        self.keep_us, self.rate_window_us = params.keep_us, params.rate_window_us
         self.retire_after_us = retire_after_us  # None: races are held for good
         self.races: dict[str, RaceMarket] = {}
         self.retired: set[str] = set()  # races stored, not held: revive before applying
@@ -70,17 +71,12 @@ class MarketBoard:
 
     # -- events -----------------------------------------------------------------------------
 
-    def apply_odds(self, snapshot: OddsIn) -> Applied:
-        """Apply one snapshot; returns the prices applied (none: a duplicate or out of date)."""
+    def apply_odds(self, snapshot: OddsIn, rows: PriceRows | None = None) -> int:
+        """Apply one snapshot, its rows into `rows`; returns how many prices it applied (none:
+        a duplicate or out of date). Natively: the race's `apply_odds`, then the race is
+        `changed` and `dirty_races`, the book `dirty_books` and named, `now` moves on."""
         race = self.race(snapshot.race_id)
-        applied = race.apply_odds(snapshot, self.params.keep_us, self.params.rate_window_us)
-        if applied:
-            self.changed.add(snapshot.race_id)
-            self.dirty_races[snapshot.race_id] = None
-            self.dirty_books.add(snapshot.bookmaker_id)
-            self.bookmaker_names.setdefault(snapshot.bookmaker_id, snapshot.bookmaker)
-            self.now = max(self.now, race.latest)
-        return applied
+        return apply_event(self, race, snapshot, self.keep_us, self.rate_window_us, rows)
 
     def adopt(self, race: RaceMarket) -> None:
         """Take a race restored from PostgreSQL; its analytics are rewritten (they may lag the

@@ -7,18 +7,17 @@ state unchanged. The state is stored in PostgreSQL with the rows it produced (th
 
 Times are integer microseconds since the Unix epoch (exact, cheap to compare and serialise).
 
-A `Quote` (one runner at one bookmaker) and the loop applying an event's prices to a book's
-quotes are native (native/market, Rust): as a Python dataclass a quote cost ~4.5 µs a price to
-update and ~8 Python objects to read for the analytics.
+A `Quote` (one runner at one bookmaker) and `apply_odds` are native (native/market, Rust): as
+a Python dataclass a quote cost ~4.5 µs a price to update and ~8 Python objects to read for the
+analytics, and the race's bookkeeping of an event more than its prices.
 """
 
-import bisect
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from darkhorses_market import Quote as Quote  # re-exported: the race state's quotes
-from darkhorses_market import apply_prices
+from darkhorses_market import apply_odds
 
 from streams.clock import micros
 from streams.odds_decode import OddsIn, PriceIn
@@ -60,26 +59,10 @@ class RaceMarket:
     # -- updates ----------------------------------------------------------------------------
 
     def apply_odds(self, snapshot: OddsIn, keep_us: int, rate_window_us: int) -> Applied:
-        """Apply the prices newer than what this race holds; returns them with their quotes."""
-        at = snapshot.source_us
-        book = self.quotes.setdefault(snapshot.bookmaker_id, {})
-        applied = apply_prices(book, snapshot.prices, at, snapshot.event_id, keep_us)
-        if applied:
-            self.book_names[snapshot.bookmaker_id] = snapshot.bookmaker
-            self.book_updates[snapshot.bookmaker_id] = max(
-                self.book_updates.get(snapshot.bookmaker_id, 0), at
-            )
-            self.book_applied[snapshot.bookmaker_id] = self.book_applied.get(
-                snapshot.bookmaker_id, 0
-            ) + len(applied)
-            self.latest = max(self.latest, at)
-            self.source = snapshot.source
-            bisect.insort(self.updates, at)
-            stale = bisect.bisect_left(self.updates, self.latest - rate_window_us)
-            if stale:
-                del self.updates[:stale]
-            self.revision += 1
-        return applied
+        """Apply the prices newer than what this race holds; returns them with their quotes.
+        The race's bookkeeping follows (natively): its book's name, last update and prices
+        applied, `latest`, `source`, the event times of the rate window and the revision."""
+        return apply_odds(self, snapshot, keep_us, rate_window_us)
 
     def apply_card(
         self, version: Version, off_dt: datetime, runners: list[str], non_runners: set[str]

@@ -80,3 +80,22 @@ class PriceRows:
     def latest(self) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
         """The `odds_latest` rows of the quotes as they stand now: those of quotes new in this
         batch, and those of quotes already stored. No quote is fresh after."""
+
+def apply_odds(
+    race: Any, snapshot: Any, keep_us: int, rate_window_us: int
+) -> list[tuple[Any, Quote]]:
+    """`streams.race_market.RaceMarket.apply_odds`: an `OddsIn`'s prices newer than the race
+    holds, applied (`apply_prices`), then the race's bookkeeping. Returns the (price, quote)
+    pairs applied."""
+
+def apply_event(
+    board: Any,
+    race: Any,
+    snapshot: Any,
+    keep_us: int,
+    rate_window_us: int,
+    rows: PriceRows | None = None,
+) -> int:
+    """`streams.market_board.MarketBoard.apply_odds` for a race the board holds: the race's
+    `apply_odds`, the board's pending sets and `now`, and the event's rows into `rows`.
+    Returns how many prices it applied."""

@@ -3,6 +3,7 @@
 
 mod analytics;
 mod quote;
+mod race;
 mod rows;
 
 use pyo3::prelude::*;
@@ -12,6 +13,8 @@ fn darkhorses_market(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<quote::Quote>()?;
     module.add_class::<rows::PriceRows>()?;
     module.add_function(wrap_pyfunction!(quote::apply_prices, module)?)?;
+    module.add_function(wrap_pyfunction!(race::apply_odds, module)?)?;
+    module.add_function(wrap_pyfunction!(race::apply_event, module)?)?;
     module.add_function(wrap_pyfunction!(quote::book_coverage, module)?)?;
     module.add_function(wrap_pyfunction!(analytics::race_analytics, module)?)
 }

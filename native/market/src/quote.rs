@@ -312,8 +312,23 @@ pub fn apply_prices<'py>(
     event_id: &Bound<'py, PyString>,
     keep_us: i64,
 ) -> PyResult<Bound<'py, PyList>> {
+    let applied = apply_book(book, prices, at, event_id, keep_us)?;
+    PyList::new(book.py(), applied)
+}
+
+/// A price (`PriceIn`) and the quote it was applied to.
+pub type Applied<'py> = (Bound<'py, PyAny>, Bound<'py, Quote>);
+
+/// `apply_prices`, returning the pairs as they are.
+pub fn apply_book<'py>(
+    book: &Bound<'py, PyDict>,
+    prices: &Bound<'py, PyAny>,
+    at: i64,
+    event_id: &Bound<'py, PyString>,
+    keep_us: i64,
+) -> PyResult<Vec<Applied<'py>>> {
     let py = book.py();
-    let applied = PyList::empty(py);
+    let mut applied = Vec::new();
     for price in prices.try_iter()? {
         let price = price?;
         let horse = price.getattr(intern!(py, "horse_id"))?;
@@ -347,7 +362,7 @@ pub fn apply_prices<'py>(
             };
             let quote = Bound::new(py, quote)?;
             book.set_item(&horse, &quote)?;
-            applied.append((price, quote))?;
+            applied.push((price, quote));
             continue;
         };
         let existing = existing.cast_into::<Quote>()?;
@@ -382,7 +397,7 @@ pub fn apply_prices<'py>(
                 quote.latest = latest;
             }
         }
-        applied.append((price, existing))?;
+        applied.push((price, existing));
     }
     Ok(applied)
 }

@@ -15,7 +15,8 @@ use pyo3::types::{
     PyTuple, PyTzInfoAccess,
 };
 
-use crate::quote::{Price, Quote};
+use crate::race::Event;
+use crate::quote::{Applied, Price, Quote};
 
 /// The newest applied price of one quote in the batch: the event (an `OddsIn`), its `PriceIn`
 /// for the quote, the quote, and the event's ingest time in microseconds.
@@ -51,69 +52,12 @@ impl PriceRows {
 
     /// Take one applied event (an `OddsIn`) and the (price, quote) pairs it applied.
     fn add(&mut self, snapshot: &Bound<'_, PyAny>, applied: &Bound<'_, PyAny>) -> PyResult<()> {
-        let py = snapshot.py();
-        let race = snapshot
-            .getattr(intern!(py, "race_id"))?
-            .cast_into::<PyString>()?;
-        let book = snapshot
-            .getattr(intern!(py, "bookmaker_id"))?
-            .cast_into::<PyString>()?;
-        let source = snapshot.getattr(intern!(py, "source"))?;
-        let event_id = snapshot.getattr(intern!(py, "event_id"))?;
-        let source_us: i64 = snapshot.getattr(intern!(py, "source_us"))?.extract()?;
-        let ingested = micros(&snapshot.getattr(intern!(py, "ingest_time"))?)?;
-        let mut prices = String::from("[");
-        for (index, pair) in applied.try_iter()?.enumerate() {
-            let pair = pair?;
-            let pair = pair.cast_into::<PyTuple>()?;
-            let price = pair.get_item(0)?;
-            let quote = pair.get_item(1)?.cast_into::<Quote>()?;
-            let horse = price.getattr(intern!(py, "horse_id"))?;
-            if index > 0 {
-                prices.push(',');
-            }
-            prices.push('[');
-            json_value(&mut prices, &horse)?;
-            for field in [
-                intern!(py, "decimal"),
-                intern!(py, "fractional"),
-                intern!(py, "ew_places"),
-                intern!(py, "ew_denom"),
-            ] {
-                prices.push(',');
-                json_value(&mut prices, &price.getattr(field)?)?;
-            }
-            prices.push(']');
-            let key = quote.as_ptr() as usize;
-            let newest = Newest {
-                snapshot: snapshot.clone().unbind(),
-                price: price.unbind(),
-                quote: quote.unbind(),
-                ingested,
-            };
-            // Newer than any before it in the batch; its row keeps the first one's place.
-            match self.at.get(&key) {
-                Some(&slot) => self.newest[slot] = newest,
-                None => {
-                    self.at.insert(key, self.newest.len());
-                    self.newest.push(newest);
-                }
-            }
+        let mut pairs = Vec::new();
+        for pair in applied.try_iter()? {
+            let pair = pair?.cast_into::<PyTuple>()?;
+            pairs.push((pair.get_item(0)?, pair.get_item(1)?.cast_into::<Quote>()?));
         }
-        prices.push(']');
-        let row = PyTuple::new(
-            py,
-            [
-                race.into_any(),
-                book.into_any(),
-                source_us.into_pyobject(py)?.into_any(),
-                event_id,
-                source,
-                ingested.into_pyobject(py)?.into_any(),
-                PyBytes::new(py, prices.as_bytes()).into_any(),
-            ],
-        )?;
-        self.history.bind(py).append(row)
+        self.add_applied(&Event::read(snapshot)?, &pairs)
     }
 
     /// The `odds_latest` rows of the quotes as they stand now (after the whole batch): those of
@@ -155,6 +99,61 @@ impl PriceRows {
             held.fresh = false;
         }
         Ok((new, stored))
+    }
+}
+
+impl PriceRows {
+    /// The rows of one applied event: its history row, and its quotes' newest prices.
+    pub fn add_applied(&mut self, event: &Event<'_>, applied: &[Applied<'_>]) -> PyResult<()> {
+        let py = event.snapshot.py();
+        let ingested = micros(&event.snapshot.getattr(intern!(py, "ingest_time"))?)?;
+        let mut prices = String::from("[");
+        for (index, (price, quote)) in applied.iter().enumerate() {
+            if index > 0 {
+                prices.push(',');
+            }
+            prices.push('[');
+            json_value(&mut prices, &price.getattr(intern!(py, "horse_id"))?)?;
+            for field in [
+                intern!(py, "decimal"),
+                intern!(py, "fractional"),
+                intern!(py, "ew_places"),
+                intern!(py, "ew_denom"),
+            ] {
+                prices.push(',');
+                json_value(&mut prices, &price.getattr(field)?)?;
+            }
+            prices.push(']');
+            let key = quote.as_ptr() as usize;
+            let newest = Newest {
+                snapshot: event.snapshot.clone().unbind(),
+                price: price.clone().unbind(),
+                quote: quote.clone().unbind(),
+                ingested,
+            };
+            // Newer than any before it in the batch; its row keeps the first one's place.
+            match self.at.get(&key) {
+                Some(&slot) => self.newest[slot] = newest,
+                None => {
+                    self.at.insert(key, self.newest.len());
+                    self.newest.push(newest);
+                }
+            }
+        }
+        prices.push(']');
+        let row = PyTuple::new(
+            py,
+            [
+                event.race.clone().into_any(),
+                event.book.clone().into_any(),
+                event.at.into_pyobject(py)?.into_any(),
+                event.event_id.clone().into_any(),
+                event.snapshot.getattr(intern!(py, "source"))?,
+                ingested.into_pyobject(py)?.into_any(),
+                PyBytes::new(py, prices.as_bytes()).into_any(),
+            ],
+        )?;
+        self.history.bind(py).append(row)
     }
 }
 
