@@ -38,11 +38,13 @@ class StreamsSettings(ConnectionSettings):
         "the stream falling behind.",
     )
     batch_events: int = Field(
-        default=5000,
+        default=10_000,
         ge=1,
         description="Most events per batch (odds pipeline and agents). Only a backlog fills "
         "one: live, a batch is what arrived within the flush interval. Fewer, bigger "
-        "transactions catch up faster (bench: 5000 against 2000, +35-50% prices/s).",
+        "transactions catch up faster (bench: 5000 against 2000, +35-50% prices/s), and a "
+        "quote changed twice in one is written once (10,000 against 5000: PostgreSQL CPU "
+        "11 -> 9.2 µs a price over the bench card).",
     )
     session_timeout_s: float = Field(
         default=60.0,
