@@ -12,7 +12,7 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{
     PyBytes, PyDateAccess, PyDateTime, PyDelta, PyDeltaAccess, PyList, PyString, PyTimeAccess,
-    PyTuple, PyTzInfoAccess,
+    PyTuple, PyTzInfo, PyTzInfoAccess,
 };
 
 use crate::race::Event;
@@ -226,6 +226,9 @@ fn micros(value: &Bound<'_, PyAny>) -> PyResult<i64> {
         + i64::from(time.get_minute()) * 60
         + i64::from(time.get_second());
     let mut us = seconds * 1_000_000 + i64::from(time.get_microsecond());
+    if zone.is(&*PyTzInfo::utc(value.py())?) {
+        return Ok(us); // as decoded events' times are: no call into Python for the offset
+    }
     let offset = zone.call_method1(intern!(value.py(), "utcoffset"), (time,))?;
     if !offset.is_none() {
         let offset = offset.cast::<PyDelta>()?;
