@@ -313,11 +313,34 @@ pub fn apply_prices<'py>(
     keep_us: i64,
 ) -> PyResult<Bound<'py, PyList>> {
     let applied = apply_book(book, prices, at, event_id, keep_us)?;
-    PyList::new(book.py(), applied)
+    PyList::new(book.py(), applied.into_iter().map(|a| (a.price, a.quote)))
 }
 
-/// A price (`PriceIn`) and the quote it was applied to.
-pub type Applied<'py> = (Bound<'py, PyAny>, Bound<'py, Quote>);
+/// A price (`PriceIn`) applied to a quote, and the price's fields as read.
+pub struct Applied<'py> {
+    pub price: Bound<'py, PyAny>,
+    pub quote: Bound<'py, Quote>,
+    pub horse: Bound<'py, PyAny>,
+    pub decimal: Bound<'py, PyAny>,
+    pub fractional: Bound<'py, PyAny>,
+    pub ew_places: Bound<'py, PyAny>,
+    pub ew_denom: Bound<'py, PyAny>,
+}
+
+impl<'py> Applied<'py> {
+    pub fn read(price: Bound<'py, PyAny>, quote: Bound<'py, Quote>) -> PyResult<Self> {
+        let py = price.py();
+        Ok(Applied {
+            horse: price.getattr(intern!(py, "horse_id"))?,
+            decimal: price.getattr(intern!(py, "decimal"))?,
+            fractional: price.getattr(intern!(py, "fractional"))?,
+            ew_places: price.getattr(intern!(py, "ew_places"))?,
+            ew_denom: price.getattr(intern!(py, "ew_denom"))?,
+            price,
+            quote,
+        })
+    }
+}
 
 /// `apply_prices`, returning the pairs as they are.
 pub fn apply_book<'py>(
@@ -332,72 +355,96 @@ pub fn apply_book<'py>(
     for price in prices.try_iter()? {
         let price = price?;
         let horse = price.getattr(intern!(py, "horse_id"))?;
+        let existing = match book.get_item(&horse)? {
+            Some(existing) => {
+                let existing = existing.cast_into::<Quote>()?;
+                let newer = {
+                    let quote = existing.borrow();
+                    match quote.version.0.cmp(&at) {
+                        Ordering::Less => true,
+                        Ordering::Greater => false,
+                        Ordering::Equal => quote.version.1.bind(py).lt(event_id)?,
+                    }
+                };
+                if !newer {
+                    continue;
+                }
+                Some(existing)
+            }
+            None => None,
+        };
         let decimal = price.getattr(intern!(py, "decimal"))?;
+        let fractional = price.getattr(intern!(py, "fractional"))?;
+        let ew_places = price.getattr(intern!(py, "ew_places"))?;
+        let ew_denom = price.getattr(intern!(py, "ew_denom"))?;
         let latest = if decimal.is_none() {
             None
         } else {
             Some(Price::parse(decimal.cast::<PyString>()?)?)
         };
-        let fractional = none_if_none(Some(price.getattr(intern!(py, "fractional"))?));
-        let ew_places = none_if_none(Some(price.getattr(intern!(py, "ew_places"))?));
-        let ew_denom = none_if_none(Some(price.getattr(intern!(py, "ew_denom"))?));
-        let Some(existing) = book.get_item(&horse)? else {
-            let quote = Quote {
-                history: latest
-                    .as_ref()
-                    .map(|p| vec![(at, p.value)])
-                    .unwrap_or_default(),
-                opening: latest.as_ref().map(|p| p.clone_ref(py)),
-                high: latest.as_ref().map(|p| p.clone_ref(py)),
-                low: latest.as_ref().map(|p| p.clone_ref(py)),
-                latest,
-                fractional,
-                ew_places,
-                ew_denom,
-                changes: 0,
-                last_change: at,
-                version: (at, event_id.clone().unbind()),
-                view: None,
-                fresh: true,
-            };
-            let quote = Bound::new(py, quote)?;
-            book.set_item(&horse, &quote)?;
-            applied.push((price, quote));
-            continue;
+        let held = |value: &Bound<'py, PyAny>| none_if_none(Some(value.clone()));
+        let quote = match existing {
+            None => {
+                let quote = Bound::new(
+                    py,
+                    Quote {
+                        history: latest
+                            .as_ref()
+                            .map(|p| vec![(at, p.value)])
+                            .unwrap_or_default(),
+                        opening: latest.as_ref().map(|p| p.clone_ref(py)),
+                        high: latest.as_ref().map(|p| p.clone_ref(py)),
+                        low: latest.as_ref().map(|p| p.clone_ref(py)),
+                        latest,
+                        fractional: held(&fractional),
+                        ew_places: held(&ew_places),
+                        ew_denom: held(&ew_denom),
+                        changes: 0,
+                        last_change: at,
+                        version: (at, event_id.clone().unbind()),
+                        view: None,
+                        fresh: true,
+                    },
+                )?;
+                book.set_item(&horse, &quote)?;
+                quote
+            }
+            Some(existing) => {
+                {
+                    let mut quote = existing.borrow_mut();
+                    quote.view = None;
+                    quote.version = (at, event_id.clone().unbind());
+                    quote.fractional = held(&fractional);
+                    quote.ew_places = held(&ew_places);
+                    quote.ew_denom = held(&ew_denom);
+                    let value = latest.as_ref().map(|p| p.value);
+                    if value != quote.latest.as_ref().map(|p| p.value) {
+                        quote.changes += 1;
+                        quote.last_change = at;
+                        quote.high = extreme(py, &quote.high, &latest, |a, b| a >= b);
+                        quote.low = extreme(py, &quote.low, &latest, |a, b| a <= b);
+                        if quote.opening.is_none() {
+                            quote.opening = latest.as_ref().map(|p| p.clone_ref(py));
+                        }
+                        if let Some(value) = value {
+                            quote.history.push((at, value));
+                            trim(&mut quote.history, at - keep_us);
+                        }
+                        quote.latest = latest;
+                    }
+                }
+                existing
+            }
         };
-        let existing = existing.cast_into::<Quote>()?;
-        {
-            let mut quote = existing.borrow_mut();
-            let newer = match quote.version.0.cmp(&at) {
-                Ordering::Less => true,
-                Ordering::Greater => false,
-                Ordering::Equal => quote.version.1.bind(py).lt(event_id)?,
-            };
-            if !newer {
-                continue;
-            }
-            quote.view = None;
-            quote.version = (at, event_id.clone().unbind());
-            quote.fractional = fractional;
-            quote.ew_places = ew_places;
-            quote.ew_denom = ew_denom;
-            let value = latest.as_ref().map(|p| p.value);
-            if value != quote.latest.as_ref().map(|p| p.value) {
-                quote.changes += 1;
-                quote.last_change = at;
-                quote.high = extreme(py, &quote.high, &latest, |a, b| a >= b);
-                quote.low = extreme(py, &quote.low, &latest, |a, b| a <= b);
-                if quote.opening.is_none() {
-                    quote.opening = latest.as_ref().map(|p| p.clone_ref(py));
-                }
-                if let Some(value) = value {
-                    quote.history.push((at, value));
-                    trim(&mut quote.history, at - keep_us);
-                }
-                quote.latest = latest;
-            }
-        }
-        applied.push((price, existing));
+        applied.push(Applied {
+            price,
+            quote,
+            horse,
+            decimal,
+            fractional,
+            ew_places,
+            ew_denom,
+        });
     }
     Ok(applied)
 }

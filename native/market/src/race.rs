@@ -19,6 +19,8 @@ pub struct Event<'py> {
     pub book: Bound<'py, PyString>,
     pub event_id: Bound<'py, PyString>,
     pub at: i64, // source_time in microseconds
+    pub bookmaker: Bound<'py, PyAny>,
+    pub source: Bound<'py, PyAny>,
 }
 
 impl<'py> Event<'py> {
@@ -30,6 +32,8 @@ impl<'py> Event<'py> {
             book: snapshot.getattr(intern!(py, "bookmaker_id"))?.cast_into()?,
             event_id: snapshot.getattr(intern!(py, "event_id"))?.cast_into()?,
             at: snapshot.getattr(intern!(py, "source_us"))?.extract()?,
+            bookmaker: snapshot.getattr(intern!(py, "bookmaker"))?,
+            source: snapshot.getattr(intern!(py, "source"))?,
         })
     }
 }
@@ -43,7 +47,7 @@ pub fn apply_odds<'py>(
     rate_window_us: i64,
 ) -> PyResult<Bound<'py, PyList>> {
     let applied = apply_to_race(race, &Event::read(snapshot)?, keep_us, rate_window_us)?;
-    PyList::new(race.py(), applied)
+    PyList::new(race.py(), applied.into_iter().map(|a| (a.price, a.quote)))
 }
 
 /// `MarketBoard.apply_odds` for a race the board holds: the race's `apply_odds`, then the
@@ -69,7 +73,7 @@ pub fn apply_event(
     attribute::<PySet>(board, intern!(py, "dirty_books"))?.add(&event.book)?;
     let names = attribute::<PyDict>(board, intern!(py, "bookmaker_names"))?;
     if !names.contains(&event.book)? {
-        names.set_item(&event.book, snapshot.getattr(intern!(py, "bookmaker"))?)?;
+        names.set_item(&event.book, &event.bookmaker)?;
     }
     let latest: i64 = race.getattr(intern!(py, "latest"))?.extract()?;
     if latest > board.getattr(intern!(py, "now"))?.extract::<i64>()? {
@@ -102,8 +106,8 @@ fn apply_to_race<'py>(
     if applied.is_empty() {
         return Ok(applied);
     }
-    let bookmaker = event.snapshot.getattr(intern!(py, "bookmaker"))?;
-    attribute::<PyDict>(race, intern!(py, "book_names"))?.set_item(&event.book, bookmaker)?;
+    attribute::<PyDict>(race, intern!(py, "book_names"))?
+        .set_item(&event.book, &event.bookmaker)?;
     let updated = attribute::<PyDict>(race, intern!(py, "book_updates"))?;
     let before = count(&updated, &event.book)?;
     updated.set_item(&event.book, before.max(event.at))?;
@@ -115,10 +119,7 @@ fn apply_to_race<'py>(
         .extract::<i64>()?
         .max(event.at);
     race.setattr(intern!(py, "latest"), latest)?;
-    race.setattr(
-        intern!(py, "source"),
-        event.snapshot.getattr(intern!(py, "source"))?,
-    )?;
+    race.setattr(intern!(py, "source"), &event.source)?;
     // The event times of the rate window, in order: `bisect.insort`, then the stale ones go.
     let updates = attribute::<PyList>(race, intern!(py, "updates"))?;
     updates.insert(partition_point(&updates, |t| t <= event.at)?, event.at)?;

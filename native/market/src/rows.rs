@@ -15,16 +15,24 @@ use pyo3::types::{
     PyTuple, PyTzInfo, PyTzInfoAccess,
 };
 
-use crate::race::Event;
 use crate::quote::{Applied, Price, Quote};
+use crate::race::Event;
 
-/// The newest applied price of one quote in the batch: the event (an `OddsIn`), its `PriceIn`
-/// for the quote, the quote, and the event's ingest time in microseconds.
+/// The newest applied price of one quote in the batch: its row's fields, and the quote.
 struct Newest {
-    snapshot: Py<PyAny>,
-    price: Py<PyAny>,
-    quote: Py<Quote>,
+    race: Py<PyString>,
+    horse: Py<PyAny>,
+    book: Py<PyString>,
+    bookmaker: Py<PyAny>,
+    decimal: Py<PyAny>,
+    fractional: Py<PyAny>,
+    ew_places: Py<PyAny>,
+    ew_denom: Py<PyAny>,
+    source: Py<PyAny>,
+    source_us: i64,
     ingested: i64,
+    event_id: Py<PyString>,
+    quote: Py<Quote>,
 }
 
 #[pyclass(module = "darkhorses_market")]
@@ -52,12 +60,15 @@ impl PriceRows {
 
     /// Take one applied event (an `OddsIn`) and the (price, quote) pairs it applied.
     fn add(&mut self, snapshot: &Bound<'_, PyAny>, applied: &Bound<'_, PyAny>) -> PyResult<()> {
-        let mut pairs = Vec::new();
+        let mut read = Vec::new();
         for pair in applied.try_iter()? {
             let pair = pair?.cast_into::<PyTuple>()?;
-            pairs.push((pair.get_item(0)?, pair.get_item(1)?.cast_into::<Quote>()?));
+            read.push(Applied::read(
+                pair.get_item(0)?,
+                pair.get_item(1)?.cast_into()?,
+            )?);
         }
-        self.add_applied(&Event::read(snapshot)?, &pairs)
+        self.add_applied(&Event::read(snapshot)?, &read)
     }
 
     /// The `odds_latest` rows of the quotes as they stand now (after the whole batch): those of
@@ -69,24 +80,23 @@ impl PriceRows {
         for entry in &self.newest {
             let quote = entry.quote.bind(py);
             let mut held = quote.borrow_mut();
-            let (snapshot, price) = (entry.snapshot.bind(py), entry.price.bind(py));
             let text = |p: &Option<Price>| p.as_ref().map(|p| p.text.bind(py).clone().into_any());
             let none = || py.None().into_bound(py);
             let row = PyTuple::new(
                 py,
                 [
-                    snapshot.getattr(intern!(py, "race_id"))?,
-                    price.getattr(intern!(py, "horse_id"))?,
-                    snapshot.getattr(intern!(py, "bookmaker_id"))?,
-                    snapshot.getattr(intern!(py, "bookmaker"))?,
-                    price.getattr(intern!(py, "decimal"))?,
-                    price.getattr(intern!(py, "fractional"))?,
-                    price.getattr(intern!(py, "ew_places"))?,
-                    price.getattr(intern!(py, "ew_denom"))?,
-                    snapshot.getattr(intern!(py, "source"))?,
-                    snapshot.getattr(intern!(py, "source_us"))?,
+                    entry.race.bind(py).clone().into_any(),
+                    entry.horse.bind(py).clone(),
+                    entry.book.bind(py).clone().into_any(),
+                    entry.bookmaker.bind(py).clone(),
+                    entry.decimal.bind(py).clone(),
+                    entry.fractional.bind(py).clone(),
+                    entry.ew_places.bind(py).clone(),
+                    entry.ew_denom.bind(py).clone(),
+                    entry.source.bind(py).clone(),
+                    entry.source_us.into_pyobject(py)?.into_any(),
                     entry.ingested.into_pyobject(py)?.into_any(),
-                    snapshot.getattr(intern!(py, "event_id"))?,
+                    entry.event_id.bind(py).clone().into_any(),
                     text(&held.opening).unwrap_or_else(none),
                     text(&held.high).unwrap_or_else(none),
                     text(&held.low).unwrap_or_else(none),
@@ -108,28 +118,37 @@ impl PriceRows {
         let py = event.snapshot.py();
         let ingested = micros(&event.snapshot.getattr(intern!(py, "ingest_time"))?)?;
         let mut prices = String::from("[");
-        for (index, (price, quote)) in applied.iter().enumerate() {
+        for (index, price) in applied.iter().enumerate() {
             if index > 0 {
                 prices.push(',');
             }
             prices.push('[');
-            json_value(&mut prices, &price.getattr(intern!(py, "horse_id"))?)?;
+            json_value(&mut prices, &price.horse)?;
             for field in [
-                intern!(py, "decimal"),
-                intern!(py, "fractional"),
-                intern!(py, "ew_places"),
-                intern!(py, "ew_denom"),
+                &price.decimal,
+                &price.fractional,
+                &price.ew_places,
+                &price.ew_denom,
             ] {
                 prices.push(',');
-                json_value(&mut prices, &price.getattr(field)?)?;
+                json_value(&mut prices, field)?;
             }
             prices.push(']');
-            let key = quote.as_ptr() as usize;
+            let key = price.quote.as_ptr() as usize;
             let newest = Newest {
-                snapshot: event.snapshot.clone().unbind(),
-                price: price.clone().unbind(),
-                quote: quote.clone().unbind(),
+                race: event.race.clone().unbind(),
+                horse: price.horse.clone().unbind(),
+                book: event.book.clone().unbind(),
+                bookmaker: event.bookmaker.clone().unbind(),
+                decimal: price.decimal.clone().unbind(),
+                fractional: price.fractional.clone().unbind(),
+                ew_places: price.ew_places.clone().unbind(),
+                ew_denom: price.ew_denom.clone().unbind(),
+                source: event.source.clone().unbind(),
+                source_us: event.at,
                 ingested,
+                event_id: event.event_id.clone().unbind(),
+                quote: price.quote.clone().unbind(),
             };
             // Newer than any before it in the batch; its row keeps the first one's place.
             match self.at.get(&key) {
@@ -148,7 +167,7 @@ impl PriceRows {
                 event.book.clone().into_any(),
                 event.at.into_pyobject(py)?.into_any(),
                 event.event_id.clone().into_any(),
-                event.snapshot.getattr(intern!(py, "source"))?,
+                event.source.clone(),
                 ingested.into_pyobject(py)?.into_any(),
                 PyBytes::new(py, prices.as_bytes()).into_any(),
             ],
