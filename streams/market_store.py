@@ -69,7 +69,7 @@ def restore_races(
         changes, last_change, at, event_id, window = row[10:]
         books.setdefault(race_id, {}).setdefault(book, {})[horse] = Quote(
             text, fractional, places, denom, opening, high, low, changes, last_change,
-            (at, event_id), [(t, p) for t, p in orjson.loads(window)],
+            (at, event_id), orjson.loads(window),
         )  # fmt: skip
     return [
         RaceMarket.restore(race_id, orjson.loads(header), books.get(race_id, {}))
