@@ -59,10 +59,15 @@ def offset_rows(consumer: str, topic: str, offsets: Mapping[int, int]) -> list[t
     return [(consumer, topic, partition, offset) for partition, offset in offsets.items()]
 
 
+def parse_headers(rows: Iterable[tuple[str, str]]) -> list[tuple[str, dict[str, Any]]]:
+    """`market_races` rows (race id, header JSON) as (race id, header)."""
+    return [(race_id, orjson.loads(header)) for race_id, header in rows]
+
+
 def restore_races(
-    headers: Iterable[tuple[str, str]], quotes: Iterable[tuple[Any, ...]]
+    headers: Iterable[tuple[str, dict[str, Any]]], quotes: Iterable[tuple[Any, ...]]
 ) -> list[RaceMarket]:
-    """Races from their `market_races` rows (race id, header JSON) and the `QUOTES_SQL` rows."""
+    """Races from their headers (`parse_headers`) and the `QUOTES_SQL` rows."""
     books: dict[str, dict[str, dict[str, Quote]]] = {}
     for row in quotes:
         race_id, book, horse, text, fractional, places, denom, opening, high, low = row[:10]
@@ -72,6 +77,5 @@ def restore_races(
             (at, event_id), orjson.loads(window),
         )  # fmt: skip
     return [
-        RaceMarket.restore(race_id, orjson.loads(header), books.get(race_id, {}))
-        for race_id, header in headers
+        RaceMarket.restore(race_id, header, books.get(race_id, {})) for race_id, header in headers
     ]

@@ -20,7 +20,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
@@ -37,6 +36,7 @@ from streams.market_store import (
     RACE_HEADERS_SQL,
     STREAM_OFFSETS,
     offset_rows,
+    parse_headers,
     restore_races,
 )
 from streams.metrics import EVENTS_CONSUMED, RACES_HELD, RACES_RETIRED, RACES_REVIVED
@@ -199,7 +199,7 @@ class OddsPipeline:
         """Bring retired races back onto the board from PostgreSQL, once the write in flight is
         committed (their stored state is then whole). The caller holds the lock."""
         await self.drain()
-        headers = await self.sink.fetch(RACE_HEADERS_SQL, race_ids)
+        headers = parse_headers(await self.sink.fetch(RACE_HEADERS_SQL, race_ids))
         if len(headers) != len(race_ids):
             raise RuntimeError(f"retired races missing from market_races: {race_ids}")
         for race in restore_races(headers, await self.sink.fetch(QUOTES_SQL, race_ids)):
@@ -218,11 +218,11 @@ class OddsPipeline:
         board would have retired; returns their stored next offsets (absent: never consumed,
         start at the beginning)."""
         board = self.feeds.board
-        headers = [
+        headers = parse_headers(
             (race_id, header)
             for race_id, header in await self.sink.fetch(HEADERS_SQL)
             if race_partition(race_id) in partitions
-        ]
+        )
         retired = await self.retired(headers)
         held = [(race_id, header) for race_id, header in headers if race_id not in retired]
         race_ids = [race_id for race_id, _ in held]
@@ -237,14 +237,14 @@ class OddsPipeline:
         stored = await self.sink.fetch(OFFSETS_SQL, self.consumer_name, ODDS_LIVE.name)
         return {p: offset for p, offset in stored if p in partitions}
 
-    async def retired(self, headers: list[tuple[str, str]]) -> set[str]:
+    async def retired(self, headers: list[tuple[str, dict[str, Any]]]) -> set[str]:
         """The races of `headers` to leave in PostgreSQL, as the board retires them: quiet for
         its horizon behind the newest event, and analysed (analytics as new as the state).
         Their books' coverage is read out again (it counts the races held)."""
         board = self.feeds.board
         if board.retire_after_us is None or not headers:
             return set()
-        facts = {race_id: orjson.loads(header) for race_id, header in headers}
+        facts = dict(headers)
         board.now = max(board.now, *(fact["latest"] for fact in facts.values()))
         horizon = board.now - board.retire_after_us
         quiet = [r for r, fact in facts.items() if RaceMarket.stored_last_activity(fact) < horizon]

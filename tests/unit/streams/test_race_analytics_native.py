@@ -120,7 +120,7 @@ def test_restored_quotes_as_postgresql_gives_them() -> None:
         "non_runners": [], "books": {"bet365": ["Bet365", 1_773_489_600_000_000, 2],
                                      "coral": ["Coral", 1_773_489_000_000_000, 2]},
     }  # fmt: skip
-    (race,) = restore_races([("rac_1", orjson.dumps(header).decode())], rows)
+    (race,) = restore_races([("rac_1", orjson.loads(orjson.dumps(header)))], rows)
     same(race)
 
 

@@ -208,7 +208,7 @@ def test_race_state_is_restored_from_its_header_and_latest_rows() -> None:
     b.apply_odds(snap("coral", 3, {"h1": "4.5", "h3": None}))
     b.apply_odds(snap("bet365", 9, {"h1": "4.0"}))
     race = b.races["rac_1"]
-    header = orjson.dumps(race.dump_header()).decode()
+    header = orjson.loads(orjson.dumps(race.dump_header()))
     (restored,) = restore_races([("rac_1", header)], stored_quotes(race))
     assert restored == race
     assert b.readout().changed == ["rac_1"]

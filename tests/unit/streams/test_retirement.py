@@ -71,11 +71,12 @@ class Store:
     """What PostgreSQL holds of each race after a read-out: its header and latest rows."""
 
     def __init__(self) -> None:
-        self.rows: dict[str, tuple[str, list[tuple[Any, ...]]]] = {}
+        self.rows: dict[str, tuple[dict[str, Any], list[tuple[Any, ...]]]] = {}
 
     def save(self, board: MarketBoard) -> None:
         for race_id, race in board.races.items():
-            self.rows[race_id] = (orjson.dumps(race.dump_header()).decode(), stored_quotes(race))
+            header = orjson.loads(orjson.dumps(race.dump_header()))  # as stored, then parsed
+            self.rows[race_id] = (header, stored_quotes(race))
 
     def revive(self, board: MarketBoard, race_id: str) -> None:
         header, quotes = self.rows[race_id]
