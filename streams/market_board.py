@@ -45,6 +45,7 @@ class Readout:
 class MarketBoard:
     def __init__(self, params: AnalyticsParams, retire_after_us: int | None = None) -> None:
         self.params = params
+        # `params`' windows in microseconds, read per event: computed once, not per call.
         self.keep_us, self.rate_window_us = params.keep_us, params.rate_window_us
         self.retire_after_us = retire_after_us  # None: races are held for good
         self.races: dict[str, RaceMarket] = {}
@@ -184,7 +185,7 @@ class MarketBoard:
     def bookmaker_analytics(self, bookmaker_id: str) -> dict[str, Any]:
         """Coverage and freshness of one bookmaker over every race held, derived from the races
         alone so that it is recovered with them after a restart."""
-        cutoff = self.now - self.params.rate_window_us
+        cutoff = self.now - self.rate_window_us
         races = runners = prices = recent = 0
         ages: list[float] = []
         last = 0
