@@ -10,6 +10,22 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 from darkhorses.settings import ConnectionSettings, LocalInfraSettings
+from schemas.topics import (
+    ALL_TOPICS,
+    ANALYTICS_BOOKMAKERS,
+    ANALYTICS_RACES,
+    FETCH_STATS,
+    MARKET_STATE,
+    ODDS_HISTORICAL,
+    ODDS_LIVE,
+    RACECARDS,
+    REFERENCE_TOPICS,
+    RESULTS,
+    Topic,
+)
+
+# What each producer of live races publishes: prices, cards, market states, results, cycles.
+LIVE_TOPICS = (ODDS_LIVE, RACECARDS, MARKET_STATE, RESULTS, FETCH_STATS)
 
 if TYPE_CHECKING:
     from darkhorses.settings import RacingApiSettings
@@ -154,6 +170,17 @@ def apikey_revoke(key_id: Annotated[str, typer.Argument(help="The key's id.")]) 
 # -- runtimes ---------------------------------------------------------------------------------
 
 
+def _require_topics(*topics: Topic) -> None:
+    """Refuse to start unless `topics` exist with the registry's partition counts."""
+    from darkhorses.topics import TopicsMismatch, check_topics
+
+    try:
+        asyncio.run(check_topics(ConnectionSettings().kafka_bootstrap_servers, topics))
+    except TopicsMismatch as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+
+
 @produce_app.command("simulate")
 def produce_simulate(
     seed: Annotated[int | None, typer.Option(help="Random seed (same seed, same market).")] = None,
@@ -174,6 +201,7 @@ def produce_simulate(
     from producers.simulate import run_simulator
 
     _logging()
+    _require_topics(*LIVE_TOPICS)
     options: dict[str, Any] = {
         "seed": seed, "compression": compression, "start": start,
         "load_rate": load_rate, "load_duration_s": duration,
@@ -293,6 +321,7 @@ def produce_live(
     from producers.racing_api.run import run_live
 
     _logging()
+    _require_topics(*LIVE_TOPICS)
     settings, api = _racing_api_settings(regions)
     _run_racing_api(run_live(settings, api))
 
@@ -323,6 +352,7 @@ def produce_historical(
             raise typer.BadParameter("--from must not be after --to")
     else:
         raise typer.BadParameter("give --from and --to, or --daily")
+    _require_topics(RACECARDS, ODDS_HISTORICAL, RESULTS)
     settings, api = _racing_api_settings(regions)
     outcomes = _run_racing_api(run_historical(settings, api, start, end))
     typer.echo(f"historical: {len(outcomes or [])} date(s) published")
@@ -336,6 +366,7 @@ def produce_reference(
     from producers.racing_api.run import run_reference
 
     _logging()
+    _require_topics(*REFERENCE_TOPICS)
     settings, api = _racing_api_settings(regions)
     published = _run_racing_api(run_reference(settings, api))
     typer.echo(f"reference: {published}")
@@ -358,6 +389,7 @@ def streams() -> None:
     gc.set_threshold(200_000, 50, 50)
     # uvloop: the pipeline's socket writes and callbacks cost about a tenth of its time on
     # asyncio's own loop (Faust, aiokafka and asyncpg all support it).
+    _require_topics(*ALL_TOPICS)
     uvloop.install()
     settings = StreamsSettings()
     worker = faust.Worker(create_app(settings), loglevel="INFO", redirect_stdouts=False)
@@ -370,6 +402,7 @@ def api() -> None:
     from api.server import serve
     from api.settings import ApiSettings
 
+    _require_topics(ODDS_LIVE, RACECARDS, MARKET_STATE, ANALYTICS_RACES, ANALYTICS_BOOKMAKERS)
     serve(ApiSettings())
 
 

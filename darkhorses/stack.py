@@ -35,6 +35,8 @@ def run_stack(compression: float = 1.0) -> int:
     if database is not None:
         env["DATABASE_URL"] = database.url
     env["DARKHORSES_SIM_COMPRESSION"] = str(compression)
+    # One worker: static membership lets a restart take its partitions back at once.
+    env.setdefault("DARKHORSES_STREAMS_INSTANCE_ID", "local-streams")
     children: list[subprocess.Popen[bytes]] = []
     stopping = False
 

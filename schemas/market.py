@@ -2,9 +2,7 @@
 
 from enum import StrEnum
 
-from pydantic import Field
-
-from schemas.base import Event
+from schemas.base import Event, Id, Text
 
 
 class MarketStatus(StrEnum):
@@ -16,6 +14,6 @@ class MarketStatus(StrEnum):
 
 
 class MarketState(Event):
-    race_id: str = Field(min_length=1)
+    race_id: Id
     status: MarketStatus
-    reason: str | None = None
+    reason: Text | None = None

@@ -5,59 +5,60 @@ from decimal import Decimal
 
 from pydantic import Field
 
-from schemas.base import Event, Model, UtcDatetime
+from schemas.base import Code, Event, Id, Model, SmallInt, Text, UtcDatetime
+from schemas.odds import MAX_RUNNERS
 
 
 class Runner(Model):
-    horse_id: str = Field(min_length=1)
-    horse: str
-    number: int | None = None
-    draw: int | None = None
-    age: int | None = None
-    weight_lbs: int | None = None
-    jockey_id: str | None = None
-    jockey: str | None = None
-    trainer_id: str | None = None
-    trainer: str | None = None
-    owner_id: str | None = None
-    owner: str | None = None
-    sire_id: str | None = None
-    dam_id: str | None = None
-    damsire_id: str | None = None
+    horse_id: Id
+    horse: Text
+    number: SmallInt | None = None
+    draw: SmallInt | None = None
+    age: SmallInt | None = None
+    weight_lbs: SmallInt | None = None
+    jockey_id: Id | None = None
+    jockey: Text | None = None
+    trainer_id: Id | None = None
+    trainer: Text | None = None
+    owner_id: Id | None = None
+    owner: Text | None = None
+    sire_id: Id | None = None
+    dam_id: Id | None = None
+    damsire_id: Id | None = None
     non_runner: bool = False
     # Added for the Racing API producers; defaults keep older events valid.
-    sex: str | None = None
-    colour: str | None = None
-    region: str | None = None
-    sire: str | None = None
-    dam: str | None = None
-    damsire: str | None = None
-    official_rating: int | None = None
-    headgear: str | None = None
-    form: str | None = None
+    sex: Code | None = None
+    colour: Code | None = None
+    region: Code | None = None
+    sire: Text | None = None
+    dam: Text | None = None
+    damsire: Text | None = None
+    official_rating: SmallInt | None = None
+    headgear: Code | None = None
+    form: Text | None = None
 
 
 class Racecard(Event):
     """A race card; republished whenever the race or its runners change (e.g. a non-runner)."""
 
-    race_id: str = Field(min_length=1)
-    course_id: str = Field(min_length=1)
-    course: str
-    region: str = Field(description="Upper-case region code, e.g. GB, IRE.")
+    race_id: Id
+    course_id: Id
+    course: Text
+    region: Code = Field(description="Upper-case region code, e.g. GB, IRE.")
     race_date: date
     off_dt: UtcDatetime
-    race_name: str
-    race_type: str | None = None
-    race_class: str | None = None
-    distance_f: Decimal | None = None
-    going: str | None = None
-    surface: str | None = None
-    field_size: int | None = None
+    race_name: Text
+    race_type: Code | None = None
+    race_class: Code | None = None
+    distance_f: Decimal | None = Field(default=None, ge=0, max_digits=6, decimal_places=2)
+    going: Code | None = None
+    surface: Code | None = None
+    field_size: SmallInt | None = None
     is_abandoned: bool = False
     # Added for the Racing API producers; defaults keep older events valid.
-    pattern: str | None = None
-    age_band: str | None = None
-    rating_band: str | None = None
-    prize: str | None = None
-    race_status: str | None = None
-    runners: tuple[Runner, ...]
+    pattern: Code | None = None
+    age_band: Code | None = None
+    rating_band: Code | None = None
+    prize: Text | None = None
+    race_status: Code | None = None
+    runners: tuple[Runner, ...] = Field(max_length=MAX_RUNNERS)

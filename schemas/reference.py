@@ -8,36 +8,36 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from schemas.base import Event
+from schemas.base import Code, Event, Id, Text
 
 
 class Course(Event):
-    id: str = Field(min_length=1, description="Course id, e.g. crs_52.")
-    name: str
-    region_code: str | None = Field(default=None, description="Lower-case code, e.g. gb.")
-    region: str | None = Field(default=None, description="Region name, e.g. Great Britain.")
+    id: Id = Field(description="Course id, e.g. crs_52.")
+    name: Text
+    region_code: Code | None = Field(default=None, description="Lower-case code, e.g. gb.")
+    region: Text | None = Field(default=None, description="Region name, e.g. Great Britain.")
 
 
 class Region(Event):
-    id: str = Field(min_length=1, description="Lower-case region code, e.g. gb, ire.")
-    name: str
+    id: Id = Field(description="Lower-case region code, e.g. gb, ire.")
+    name: Text
 
 
 class Horse(Event):
-    id: str = Field(min_length=1, description="Horse id, e.g. hrs_30455194.")
-    name: str
-    dob: str | None = None
-    sex: str | None = None
-    sex_code: str | None = None
-    colour: str | None = None
-    region: str | None = None
-    breeder: str | None = None
-    sire_id: str | None = None
-    sire: str | None = None
-    dam_id: str | None = None
-    dam: str | None = None
-    damsire_id: str | None = None
-    damsire: str | None = None
+    id: Id = Field(description="Horse id, e.g. hrs_30455194.")
+    name: Text
+    dob: Code | None = None
+    sex: Code | None = None
+    sex_code: Code | None = None
+    colour: Code | None = None
+    region: Text | None = None
+    breeder: Text | None = None
+    sire_id: Id | None = None
+    sire: Text | None = None
+    dam_id: Id | None = None
+    dam: Text | None = None
+    damsire_id: Id | None = None
+    damsire: Text | None = None
     pedigree_checked: bool = Field(
         default=False, description="True once enriched from /horses/{id}/pro."
     )
@@ -55,8 +55,8 @@ class ParticipantKind(StrEnum):
 class Participant(Event):
     """A jockey, trainer, owner, sire, dam or damsire (one topic per kind)."""
 
-    id: str = Field(min_length=1)
+    id: Id
     kind: ParticipantKind
-    name: str
-    region: str | None = None
-    location: str | None = None
+    name: Text
+    region: Text | None = None
+    location: Text | None = None

@@ -4,41 +4,52 @@ from decimal import Decimal
 
 from pydantic import Field
 
-from schemas.base import Event, Model, UtcDatetime
+from schemas.base import Code, Event, Id, Model, SmallInt, Text, UtcDatetime
+from schemas.odds import MAX_RUNNERS
 
 
 class RunnerResult(Model):
-    horse_id: str = Field(min_length=1)
-    horse: str
-    position: str = Field(description="'1', '2', ... or a code such as PU, F, UR, BD, DSQ.")
-    finished: int | None = Field(default=None, ge=1, description="Numeric place, if it finished.")
-    sp_decimal: Decimal | None = Field(default=None, gt=1)
-    sp: str | None = Field(default=None, description="Industry SP as quoted, e.g. '13/8F'.")
+    horse_id: Id
+    horse: Text
+    position: Code = Field(description="'1', '2', ... or a code such as PU, F, UR, BD, DSQ.")
+    finished: SmallInt | None = Field(
+        default=None, ge=1, description="Numeric place, if it finished."
+    )
+    sp_decimal: Decimal | None = Field(default=None, gt=1, max_digits=12, decimal_places=4)
+    sp: Code | None = Field(default=None, description="Industry SP as quoted, e.g. '13/8F'.")
     sp_favourite: bool = False
-    beaten_lengths: Decimal | None = None
-    weight_lbs: int | None = None
-    jockey_id: str | None = None
-    trainer_id: str | None = None
+    beaten_lengths: Decimal | None = Field(default=None, max_digits=8, decimal_places=2)
+    weight_lbs: SmallInt | None = None
+    jockey_id: Id | None = None
+    trainer_id: Id | None = None
     # Added for the Racing API producers; defaults keep older events valid.
-    number: int | None = None
-    draw: int | None = None
-    beaten_total: Decimal | None = Field(default=None, description="Lengths behind the winner.")
-    bsp: Decimal | None = Field(default=None, description="Betfair starting price, if quoted.")
+    number: SmallInt | None = None
+    draw: SmallInt | None = None
+    beaten_total: Decimal | None = Field(
+        default=None, max_digits=8, decimal_places=2, description="Lengths behind the winner."
+    )
+    bsp: Decimal | None = Field(
+        default=None,
+        gt=1,
+        max_digits=12,
+        decimal_places=4,
+        description="Betfair starting price, if quoted.",
+    )
     sp_joint_favourite: bool = False
-    owner_id: str | None = None
-    prize: Decimal | None = None
+    owner_id: Id | None = None
+    prize: Decimal | None = Field(default=None, max_digits=14, decimal_places=2)
 
 
 class Result(Event):
-    race_id: str = Field(min_length=1)
+    race_id: Id
     off_dt: UtcDatetime
-    course_id: str | None = None
-    region: str | None = None
+    course_id: Id | None = None
+    region: Code | None = None
     # Added for the Racing API producers; defaults keep older events valid.
-    race_name: str | None = None
-    course: str | None = None
-    race_type: str | None = None
-    race_class: str | None = None
-    field_size: int | None = Field(default=None, ge=0, description="Runners that ran.")
-    non_runners: str | None = None
-    runners: tuple[RunnerResult, ...]
+    race_name: Text | None = None
+    course: Text | None = None
+    race_type: Code | None = None
+    race_class: Code | None = None
+    field_size: SmallInt | None = Field(default=None, description="Runners that ran.")
+    non_runners: Text | None = None
+    runners: tuple[RunnerResult, ...] = Field(max_length=MAX_RUNNERS)

@@ -1,12 +1,12 @@
 """Producer fetch statistics: one event per polling cycle."""
 
-from pydantic import Field, NonNegativeFloat, NonNegativeInt
+from pydantic import NonNegativeFloat, NonNegativeInt
 
-from schemas.base import Event
+from schemas.base import Event, Id
 
 
 class FetchStats(Event):
-    producer: str = Field(min_length=1)
+    producer: Id
     races: NonNegativeInt
     runners: NonNegativeInt
     bookmakers: NonNegativeInt

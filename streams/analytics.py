@@ -73,6 +73,11 @@ def producer_send(app: faust.App) -> Send:
     return send
 
 
+class BoardReset(Exception):
+    """The board went back to its stored state before the changes a reference agent waited on
+    were stored (the odds pipeline isolating a batch PostgreSQL refused): apply them again."""
+
+
 @dataclass
 class MarketFeeds:
     """The board and the analytics topics, shared by the odds pipeline and the reference agents."""
@@ -108,6 +113,13 @@ class MarketFeeds:
             if self.revive is None:
                 raise RaceRetired(race_id)
             await self.revive([race_id])
+
+    def reset(self, waiting: list[asyncio.Future[None]]) -> None:
+        """The board went back to its stored state: every reference agent waiting on `waiting`
+        (or on the current changes) applies its changes again."""
+        for waiter in [*waiting, *self.take_waiting()]:
+            if not waiter.done():
+                waiter.set_exception(BoardReset())
 
     def take_waiting(self) -> list[asyncio.Future[None]]:
         waiting, self.waiting = self.waiting, []

@@ -36,6 +36,7 @@ def create_app(
         broker_commit_interval=1.0,
         broker_session_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=settings.heartbeat_interval_s,
+        consumer_group_instance_id=settings.instance_id,
     )
     sinks = sinks or postgres_sinks(settings.database_url)
     feeds = analytics.create_feeds(settings, send or analytics.producer_send(app))

@@ -22,11 +22,30 @@ from typing import Annotated, Literal
 import msgspec
 from pydantic import ValidationError
 
-from schemas.base import new_event_id, utc_now
-from schemas.odds import OddsSnapshot
+from schemas.base import (
+    EARLIEST,
+    EVENT_ID_MAX,
+    EVENT_ID_PATTERN,
+    ID_MAX,
+    ID_PATTERN,
+    LATEST,
+    RECORD_MAX,
+    new_event_id,
+    utc_now,
+)
+from schemas.odds import MAX_RUNNERS, OddsSnapshot
 from streams.clock import micros
 
-Text = Annotated[str, msgspec.Meta(min_length=1)]
+# Lengths and ranges are msgspec's to check; the id pattern and NUL are checked after it, with
+# `fullmatch` (msgspec's `pattern` searches, and its `$` would take a trailing newline).
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=ID_MAX)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+Code = Annotated[str, msgspec.Meta(max_length=100)]
+EventId = Annotated[str, msgspec.Meta(min_length=1, max_length=EVENT_ID_MAX)]
+_ID = re.compile(ID_PATTERN.removeprefix("^").removesuffix("$"))
+_EVENT_ID = re.compile(EVENT_ID_PATTERN.removeprefix("^").removesuffix("$"))
+_ids: set[str] = set()  # race, bookmaker and horse ids known good: they repeat
+_IDS_MAX = 262_144
 Source = Literal["racing_api", "simulator", "replay"]  # EventSource's values (a test checks)
 
 # Decimal text for `gt=1, max_digits=12, decimal_places=4` that is its own str(Decimal): no sign,
@@ -52,11 +71,11 @@ class InvalidOdds(ValueError):
 class PriceIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
     """`RunnerPrice`, with the decimal as text: str() of the Decimal pydantic would give."""
 
-    horse_id: Text
+    horse_id: Id
     decimal: str | None = None  # checked by `decode_odds` (a `pattern` here costs far more)
-    fractional: str | None = None
-    ew_places: Annotated[int, msgspec.Meta(ge=0)] | None = None
-    ew_denom: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    fractional: Code | None = None
+    ew_places: Annotated[int, msgspec.Meta(ge=0, le=20)] | None = None
+    ew_denom: Annotated[int, msgspec.Meta(ge=1, le=20)] | None = None
 
 
 class OddsIn(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -80,11 +99,11 @@ class _Wire(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
 
     source: Source
     source_time: msgspec.Raw
-    race_id: Text
-    bookmaker_id: Text
-    bookmaker: Text
-    prices: Annotated[tuple[PriceIn, ...], msgspec.Meta(min_length=1)]
-    event_id: Text = msgspec.field(default_factory=new_event_id)
+    race_id: Id
+    bookmaker_id: Id
+    bookmaker: Name
+    prices: Annotated[tuple[PriceIn, ...], msgspec.Meta(min_length=1, max_length=MAX_RUNNERS)]
+    event_id: EventId = msgspec.field(default_factory=new_event_id)
     ingest_time: msgspec.Raw = msgspec.Raw()  # empty: absent, so now (as pydantic's default)
 
 
@@ -93,13 +112,26 @@ _wire = msgspec.json.Decoder(_Wire)
 
 def decode_odds(payload: bytes) -> OddsIn:
     """Validate one `odds` payload exactly as `OddsSnapshot.model_validate_json` would, raising
-    `InvalidOdds` wherever it raises."""
+    `InvalidOdds` wherever it raises, and for a payload over `RECORD_MAX` bytes."""
+    if len(payload) > RECORD_MAX:
+        raise InvalidOdds(f"record of {len(payload)} bytes exceeds the {RECORD_MAX}-byte limit")
     try:
         wire = _wire.decode(payload)
-        known = _decimals
+        known, ids = _decimals, _ids
         for price in wire.prices:
             if price.decimal not in known and not _good_decimal(price.decimal):
                 return _decode_slowly(payload)
+            if price.horse_id not in ids and not _good_id(price.horse_id):
+                return _decode_slowly(payload)
+            if price.fractional is not None and "\x00" in price.fractional:
+                return _decode_slowly(payload)
+        if (
+            (wire.race_id not in ids and not _good_id(wire.race_id))
+            or (wire.bookmaker_id not in ids and not _good_id(wire.bookmaker_id))
+            or _EVENT_ID.fullmatch(wire.event_id) is None
+            or "\x00" in wire.bookmaker
+        ):
+            return _decode_slowly(payload)
         raw_source, raw_ingest = wire.source_time, wire.ingest_time
         if len(raw_source) > _TIME_MAX or len(raw_ingest) > _TIME_MAX:
             return _decode_slowly(payload)
@@ -110,6 +142,8 @@ def decode_odds(payload: bytes) -> OddsIn:
             ingest_time = utc_now()
         elif (ingest_time := _time.decode(raw_ingest)).tzinfo is not UTC:
             ingest_time = ingest_time.astimezone(UTC)
+        if not (EARLIEST <= source_time < LATEST and EARLIEST <= ingest_time < LATEST):
+            return _decode_slowly(payload)
     except (msgspec.DecodeError, OverflowError, RecursionError):  # pydantic decides, explains
         return _decode_slowly(payload)
     return OddsIn(
@@ -133,13 +167,21 @@ def _good_decimal(text: str | None) -> bool:
     return True
 
 
+def _good_id(text: str) -> bool:
+    if _ID.fullmatch(text) is None:
+        return False
+    if len(_ids) < _IDS_MAX:
+        _ids.add(text)
+    return True
+
+
 def _decode_slowly(payload: bytes) -> OddsIn:
     try:
         snapshot = OddsSnapshot.model_validate_json(payload)
     except ValidationError as error:
         raise InvalidOdds(_reason(error)) from None
-    except OverflowError as error:  # pydantic lets this escape its UTC conversion
-        raise InvalidOdds(f"a time is out of range once converted to UTC: {error}") from None
+    except (ValueError, OverflowError, RecursionError) as error:  # never fatal, whatever it is
+        raise InvalidOdds(f"payload: {type(error).__name__}: {error}") from None
     return OddsIn(
         event_id=snapshot.event_id,
         source=snapshot.source.value,  # mypy checks Source covers EventSource

@@ -11,6 +11,10 @@ offsets are the truth: on every partition assignment the board's races are resto
 database and consumption resumes at the stored offsets, so nothing is applied twice or skipped
 whatever the crash. The offsets are also committed to Kafka after each transaction, for lag
 monitoring (the `{app_id}.odds` group), off the write path like the analytics' acks.
+
+A batch PostgreSQL refuses for its content (not a connection problem, which is retried) never
+stops the pipeline: `isolate` takes the board back to the stored state and writes the batch's
+events again in halves, down to the events refused one by one, which are dead-lettered.
 """
 
 import asyncio
@@ -42,7 +46,7 @@ from streams.market_store import (
 from streams.metrics import EVENTS_CONSUMED, RACES_HELD, RACES_RETIRED, RACES_REVIVED
 from streams.race_market import RaceMarket
 from streams.settings import StreamsSettings
-from streams.sink import BatchSink, SinkFactory
+from streams.sink import BatchSink, RowsRefused, SinkFactory
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +61,7 @@ class Pending:
     """A batch applied to the board, waiting for its transaction."""
 
     outcome: BatchOutcome
+    records: list[ConsumerRecord[bytes, bytes]]
     offsets: dict[int, int]  # partition -> next offset
     letters: list[DeadLetter]
     sent: list[Awaitable[Any]]  # its analytics records on their way to Kafka
@@ -77,6 +82,9 @@ class OddsPipeline:
         self.park = park
         self.consumer_name = odds_group(settings.app_id)
         self.writing: asyncio.Task[None] | None = None
+        self.written: Pending | None = None  # what `writing` stores
+        # While a refused batch is isolated, its rejects are parked once, not at every halving.
+        self.parked: set[tuple[int, int]] | None = None
         self.follow_ups: set[asyncio.Future[None]] = set()
         self.consumer: AIOKafkaConsumer | None = None
         # A rebalance (aiokafka runs the listener in its own task) waits for the batch in hand.
@@ -115,11 +123,15 @@ class OddsPipeline:
         letters = [dead_letter(records[i], reason, CONSUMER) for i, reason in outcome.rejects]
         offsets = {tp.partition: part[-1].offset + 1 for tp, part in batch.items() if part}
         sent = await self.feeds.publish(outcome.readout)
-        return Pending(outcome, offsets, letters, sent, self.feeds.take_waiting())
+        return Pending(outcome, records, offsets, letters, sent, self.feeds.take_waiting())
 
     async def store(self, pending: Pending) -> None:
         """The batch's transaction: then its events count as done."""
         for letter in pending.letters:  # parked before their offsets move past them
+            if self.parked is not None:
+                if (letter.partition, letter.offset) in self.parked:
+                    continue
+                self.parked.add((letter.partition, letter.offset))
             await self.park(letter)
         writes = [
             *pending.outcome.writes,
@@ -178,7 +190,14 @@ class OddsPipeline:
         if not batch and self.idle():
             return None
         pending = await self.process(batch)
-        await self.drain()
+        failed = self.written
+        try:
+            await self.drain()
+        except RowsRefused as refused:
+            assert failed is not None  # noqa: S101  # drain raised: a write was in flight
+            await self.isolate(failed, pending, refused)
+            return None
+        self.written = pending
         self.writing = asyncio.create_task(self.store(pending))
         return pending
 
@@ -189,9 +208,68 @@ class OddsPipeline:
             await writing
 
     async def settle(self) -> None:
-        """Until every write and its follow-ups are done (before partitions move or on stop)."""
-        await self.drain()
+        """Until every write and its follow-ups are done (before partitions move or on stop). A
+        write refused there is left to the partitions' next owner, which reads on from the
+        stored offsets and isolates it."""
+        try:
+            await self.drain()
+        except RowsRefused as refused:
+            log.warning("batch refused while partitions move: %s", refused)
         await asyncio.gather(*self.follow_ups)
+
+    # -- poison ------------------------------------------------------------------------------
+
+    async def isolate(self, failed: Pending, applied: Pending, refused: RowsRefused) -> None:
+        """PostgreSQL refused `failed`'s rows (and `applied` is on the board after it): go back to
+        the stored state, then write their events again, halving the refused parts until the
+        events it refuses are found. Those are dead-lettered; all the others are stored."""
+        self.written = None
+        records = [*failed.records, *applied.records]
+        log.warning("%d events refused by PostgreSQL (%s); isolating", len(records), refused)
+        self.feeds.ready.clear()  # the reference agents wait, then apply their changes again
+        self.feeds.reset([*failed.waiting, *applied.waiting])
+        await self.rewind()
+        self.feeds.ready.set()
+        self.parked = set()
+        try:
+            await self.write_halving(records)
+        finally:
+            self.parked = None
+
+    async def rewind(self) -> None:
+        """The board and positions of every held partition back to what PostgreSQL stores."""
+        await asyncio.gather(*self.follow_ups)
+        partitions = set(self.positions)
+        self.forget(partitions)
+        offsets = await self.restore(partitions)
+        for partition in partitions:
+            self.positions[partition] = offsets.get(partition, 0)
+
+    async def write_halving(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+        batch: Batch = {}
+        for record in records:
+            batch.setdefault(TopicPartition(record.topic, record.partition), []).append(record)
+        fresh = self.unapplied(batch)
+        if not fresh:
+            return
+        pending = await self.process(fresh)
+        try:
+            await self.store(pending)
+        except RowsRefused as refused:
+            self.feeds.reset(pending.waiting)
+            await self.rewind()
+            if len(pending.records) > 1:
+                half = len(pending.records) // 2
+                await self.write_halving(pending.records[:half])
+                await self.write_halving(pending.records[half:])
+                return
+            record = pending.records[0]
+            await self.park(dead_letter(record, f"refused by PostgreSQL: {refused}", CONSUMER))
+            past = {record.partition: record.offset + 1}
+            await self.sink.write(
+                [(STREAM_OFFSETS, offset_rows(self.consumer_name, ODDS_LIVE.name, past))]
+            )
+            self.positions[record.partition] = record.offset + 1
 
     # -- partitions -------------------------------------------------------------------------
 
@@ -280,6 +358,7 @@ class OddsPipeline:
             fetch_max_bytes=16 * 1024 * 1024,
             session_timeout_ms=int(settings.session_timeout_s * 1000),
             heartbeat_interval_ms=int(settings.heartbeat_interval_s * 1000),
+            group_instance_id=settings.instance_id,
         )
         consumer.subscribe([ODDS_LIVE.name], listener=_Rebalance(self, consumer))
         await consumer.start()

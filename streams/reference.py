@@ -7,13 +7,13 @@ board (non-runners, the off, the status), and are acked only once the odds pipel
 the races they changed (their analytics follow from there).
 """
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import faust
-from pydantic import ValidationError
 
-from schemas.base import Model
+from schemas.base import RECORD_MAX, Model
 from schemas.market import MarketState
 from schemas.odds import OddsSnapshot
 from schemas.racecards import Racecard
@@ -28,12 +28,14 @@ from schemas.topics import (
     RESULTS,
     Topic,
 )
-from streams.analytics import MarketFeeds
+from streams.analytics import BoardReset, MarketFeeds
 from streams.deadletter import dead_letter_for, send_dead_letter
 from streams.metrics import EVENTS_CONSUMED
 from streams.returns import each_way_terms, runner_returns, sp_ranks
 from streams.settings import StreamsSettings
-from streams.sink import Rows, SinkFactory, UpsertTable
+from streams.sink import Rows, SinkFactory, UpsertTable, write_each
+
+log = logging.getLogger(__name__)
 
 Writes = list[tuple[UpsertTable, Rows]]
 VERSION = ("source_time", "event_id")
@@ -161,6 +163,40 @@ def market_status_rows(state: MarketState) -> Writes:
     return [(MARKET_STATUS, [row])]
 
 
+class InvalidEvent(ValueError):
+    """A record its topic's model rejects (the reason names the fields), or too large to read."""
+
+
+def validate(model: type[Model], value: bytes | None) -> Any:
+    """`value` as `model`, or `InvalidEvent`: no content can raise anything else."""
+    if value is None:
+        raise InvalidEvent(f"invalid {model.__name__}: empty record (a tombstone)")
+    if len(value) > RECORD_MAX:
+        raise InvalidEvent(f"record of {len(value)} bytes exceeds the {RECORD_MAX}-byte limit")
+    try:
+        return model.model_validate_json(value)
+    except (ValueError, OverflowError, RecursionError) as error:  # ValidationError included
+        raise InvalidEvent(f"invalid {model.__name__}: {error}") from None
+
+
+async def feed_until_stored(
+    feeds: MarketFeeds, feed: Callable[[MarketFeeds, Any], Awaitable[object]], items: list[Any]
+) -> None:
+    """Apply `items` to the board and wait until the odds pipeline has stored the races they
+    changed with its offsets; again if the board went back to its stored state meanwhile (the
+    pipeline isolating a poison batch)."""
+    while True:
+        for item in items:
+            await feeds.ready.wait()
+            await feed(feeds, item)
+        try:
+            await feeds.stored()
+        except BoardReset:
+            log.info("market board reset before %d changes were stored; applying again", len(items))
+        else:
+            return
+
+
 def register_sink(
     app: faust.App,
     settings: StreamsSettings,
@@ -183,23 +219,21 @@ def register_sink(
                 settings.batch_events, settings.flush_interval_s
             ):
                 EVENTS_CONSUMED.labels(topic.name).inc(len(events))
-                writes: Writes = []
-                rejects = []
+                items, rejects = [], []
                 for event in events:
                     try:
-                        item = model.model_validate_json(event.value)
-                    except (ValidationError, OverflowError) as error:  # overflow: UTC conversion
-                        reason = f"invalid {model.__name__}: {error}"
-                        rejects.append(dead_letter_for(event, reason, consumer))
-                        continue
-                    writes.extend(rows(item))
-                    if feeds is not None and feed is not None:
-                        await feeds.ready.wait()
-                        await feed(feeds, item)
-                await sink.write(writes)
-                if feeds is not None:
-                    await feeds.stored()  # the races it changed, stored with their offsets
-                for letter in rejects:
+                        items.append((event, validate(model, event.value)))
+                    except InvalidEvent as error:
+                        rejects.append(dead_letter_for(event, str(error), consumer))
+                refused = await write_each(sink, [(e, rows(item)) for e, item in items])
+                for event, reason in refused:
+                    rejects.append(
+                        dead_letter_for(event, f"refused by PostgreSQL: {reason}", consumer)
+                    )
+                if feeds is not None and feed is not None:
+                    gone = {id(event) for event, _ in refused}
+                    await feed_until_stored(feeds, feed, [i for e, i in items if id(e) not in gone])
+                for letter in rejects:  # before Faust may commit past them (the next batch)
                     await send_dead_letter(dead_letter_topic, letter)
 
     return sink

@@ -52,6 +52,14 @@ class StreamsSettings(ConnectionSettings):
         description="Kafka group session timeout: how soon a dead worker's "
         "partitions move to another.",
     )
+    instance_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Kafka static group membership (group.instance.id): a worker restarted with "
+        "the same id takes its partitions back at once instead of after the session timeout. "
+        "Unique per worker: a second worker with the same id fences the first.",
+    )
     metrics_port: int | None = Field(default=None, description="Serve Prometheus metrics here.")
     move_windows_min: tuple[int, ...] = Field(
         default=(5, 15, 60), description="Rolling windows (event time) of price moves."

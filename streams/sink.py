@@ -8,7 +8,9 @@ their keys are new (`append`: COPYed straight in) or stored (`update`) skip that
 batch that proves them wrong is written again the upsert way. `write` puts several tables' rows
 in one transaction, so a batch lands whole or not at all. While PostgreSQL is
 unreachable a write is retried with capped exponential backoff; the caller acknowledges the source
-events only after `write` returns, so nothing is lost.
+events only after `write` returns, so nothing is lost. Rows PostgreSQL (or the encoder) refuses
+for what they hold are never retried: `write` raises `RowsRefused`, and the caller finds the
+events responsible by bisecting its batch (`write_each`).
 """
 
 import asyncio
@@ -17,7 +19,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Protocol, Self, TypeVar
 
 import asyncpg
 
@@ -26,6 +28,7 @@ from streams.metrics import SINK_RETRIES, SINK_ROWS
 from streams.pg_copy import copy_rows
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 RETRIABLE = (
     OSError,
@@ -39,6 +42,11 @@ RETRIABLE = (
     asyncpg.DeadlockDetectedError,
     asyncpg.SerializationError,
 )
+
+
+class RowsRefused(Exception):
+    """PostgreSQL refused a batch's rows for their content (a value out of range, an index row
+    too large...): retrying cannot help, the events behind them must be set aside."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,12 +172,16 @@ async def write(pool: asyncpg.Pool, batches: Sequence[tuple[UpsertTable, Rows]])
                 await _write_tables(connection, batches, trusting)
         except (asyncpg.UniqueViolationError, RowsMissing) as error:
             if not trusting:
-                raise
+                raise RowsRefused(f"{names}: {error}") from error
             log.info("%s: %s; writing the batch again as upserts", names, error)
             trusting = False
         except RETRIABLE as error:
+            if isinstance(error, ValueError):  # asyncpg's client-side DataError: the rows
+                raise RowsRefused(f"{names}: {error}") from error
             SINK_RETRIES.labels(names).inc()
             await backoff.wait(f"write to {names}", error)
+        except (asyncpg.PostgresError, ValueError, OverflowError) as error:
+            raise RowsRefused(f"{names}: {type(error).__name__}: {error}") from error
         else:
             for table, rows in batches:
                 SINK_ROWS.labels(table.name).inc(len(rows))
@@ -208,6 +220,24 @@ async def _write_tables(
             status = await connection.execute(INDEX_JOIN + table.update_sql())
             if int(status.split()[-1]) != len(rows):
                 raise RowsMissing(f"{status} of {len(rows)} {table.name} rows")
+
+
+async def write_each(
+    sink: "BatchSink", items: Sequence[tuple[T, Sequence[tuple[UpsertTable, Rows]]]]
+) -> list[tuple[T, str]]:
+    """Write every item's rows in one transaction; should PostgreSQL refuse them, bisect the
+    items until those it refuses are found, writing all the others. Returns the refused items
+    with PostgreSQL's reason (a batch with one poison event costs ~2 log2(n) transactions)."""
+    if not items:
+        return []
+    try:
+        await sink.write([write for _, writes in items for write in writes])
+    except RowsRefused as refused:
+        if len(items) == 1:
+            return [(items[0][0], str(refused))]
+        half = len(items) // 2
+        return [*await write_each(sink, items[:half]), *await write_each(sink, items[half:])]
+    return []
 
 
 class BatchSink(Protocol):

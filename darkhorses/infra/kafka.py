@@ -19,6 +19,7 @@ from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExists
 from darkhorses.infra.errors import InfraError
 from darkhorses.infra.process import read_pid, spawn_detached, terminate
 from darkhorses.settings import LocalInfraSettings
+from darkhorses.topics import check_topics
 from schemas.topics import ALL_TOPICS, Topic
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
 log.dirs={data_dir}
 num.partitions=3
-auto.create.topics.enable=true
+auto.create.topics.enable=false
 offsets.topic.replication.factor=1
 offsets.topic.num.partitions=1
 transaction.state.log.replication.factor=1
@@ -191,7 +192,8 @@ async def _poll_until_ready(bootstrap: str, deadline: float, pid_file: Path | No
 
 
 async def ensure_topics(bootstrap: str, topics: tuple[Topic, ...] = ALL_TOPICS) -> None:
-    """Create every registered topic that does not exist yet, with its registry settings."""
+    """Create every registered topic that does not exist yet, with its registry settings; raise
+    `TopicsMismatch` if one exists with another partition count."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
@@ -212,3 +214,4 @@ async def ensure_topics(bootstrap: str, topics: tuple[Topic, ...] = ALL_TOPICS) 
         raise InfraError(f"cannot reach Kafka at {bootstrap} to create topics: {error}") from error
     finally:
         await admin.close()
+    await check_topics(bootstrap, topics)

@@ -304,8 +304,8 @@ async def test_a_batch_acknowledged_late_does_not_move_the_kafka_mirror_back(
     batch's must not commit its (lower) offsets over the newer ones."""
     consumer = RecordingConsumer()
     pipeline.consumer = consumer
-    older = Pending(None, {3: 1114, 4: 10}, [], [], [])  # type: ignore[arg-type]
-    newer = Pending(None, {3: 1140}, [], [], [])  # type: ignore[arg-type]
+    older = Pending(None, [], {3: 1114, 4: 10}, [], [], [])  # type: ignore[arg-type]
+    newer = Pending(None, [], {3: 1140}, [], [], [])  # type: ignore[arg-type]
     await pipeline.acknowledge(newer)
     await pipeline.acknowledge(older)
     assert consumer.commits == [{3: 1140}, {4: 10}]

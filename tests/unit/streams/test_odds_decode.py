@@ -35,8 +35,10 @@ DIGITS = "0123456789"
 
 # --- valid snapshots, as producers encode them ------------------------------------------------
 
-plain_ids = st.text("abc_0123456789", min_size=1, max_size=12)
-texts = plain_ids | st.text(min_size=1, max_size=6)
+plain_ids = st.from_regex(r"[abc0-9][abc_0-9]{0,11}", fullmatch=True)
+ids = plain_ids | st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}", fullmatch=True)
+event_ids = plain_ids | st.from_regex(r"[!-~]{1,128}", fullmatch=True)
+texts = plain_ids | st.text(min_size=1, max_size=6).filter(lambda text: "\x00" not in text)
 zones = [UTC, timezone(timedelta(hours=1)), timezone(timedelta(hours=-5, minutes=-30))]
 instants = st.datetimes(
     datetime(1971, 1, 1),  # noqa: DTZ001 - hypothesis takes naive bounds
@@ -56,7 +58,7 @@ def decimals(draw: st.DrawFn) -> Decimal:
 
 prices = st.builds(
     RunnerPrice,
-    horse_id=texts,
+    horse_id=ids,
     decimal=st.none() | decimals(),
     fractional=st.none() | st.sampled_from(["7/4", "evs", "100/30"]),
     ew_places=st.none() | st.integers(0, 5),
@@ -67,11 +69,11 @@ prices = st.builds(
 def snapshots(max_prices: int) -> st.SearchStrategy[OddsSnapshot]:
     return st.builds(
         OddsSnapshot,
-        event_id=texts,
+        event_id=event_ids,
         source=st.sampled_from(EventSource),
         source_time=instants,
         ingest_time=instants,
-        race_id=texts,
+        race_id=ids,
         bookmaker_id=plain_ids,
         bookmaker=texts,
         prices=st.lists(prices, min_size=1, max_size=max_prices).map(tuple),
@@ -92,7 +94,8 @@ EDGE_TIMES = [
     "2026-03-14 09:00:00Z", "2026-03-14T09:00:00.1234567Z", "2026-03-14T09:00:00.9999999Z",
     "2026-03-14T09:00:00.123456+0530", "2026-03-14T09:00:00+01", "2026-03-14T09:00:00,5Z",
     "2026-02-29T09:00:00Z", "2026-03-14T24:00:00Z", "2026-03-14T23:59:60Z",
-    "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "2026-W11-6T09:00:00Z",
+    "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "1899-12-31T23:59:59Z",
+    "1900-01-01T00:00:00Z", "2199-12-31T23:59:59Z", "2200-01-01T00:00:00Z", "2026-W11-6T09:00:00Z",
     "1700000000", "", "now",
 ]  # fmt: skip
 ZONES = ["Z", "z", "", "+00:00", "-00:00", "+23:59", "-23:59", "+24:00", "+0100", "+01"]
@@ -139,7 +142,11 @@ odd_ints = st.sampled_from([10**20, 3.0, 3.5, "3", " 3 ", "3.0", "-1", True, Fal
 int_values = st.integers(-3, 10) | odd_ints | junk
 time_strings = st.sampled_from(EDGE_TIMES) | time_texts() | instants.map(datetime.isoformat)
 time_values = time_strings | st.integers(0, 2 * 10**12) | junk
-text_values = st.sampled_from(["", " ", "x", "\x00", 'q"uote', "é", "7/4"]) | junk
+text_values = (
+    st.sampled_from(["", " ", "x", "\x00", "x\x00", 'q"uote', "é", "7/4", "x\n", "_x", "a b"])
+    | st.sampled_from(["r" * 64, "r" * 65, "e" * 128, "e" * 129, "n" * 100, "n" * 101])
+    | junk
+)
 sources = st.sampled_from(["simulator", "replay", "racing_api", "SIMULATOR", "live", ""])
 VALUES: dict[str, st.SearchStrategy[Any]] = {
     "decimal": decimal_values,
@@ -386,11 +393,22 @@ def test_envelope_errors_name_their_field() -> None:
     )
 
 
-def test_a_time_that_overflows_in_utc_is_invalid_where_pydantic_raises_overflow() -> None:
-    payload = orjson.dumps(document("0001-01-01T00:00:00+01:00"))
-    with pytest.raises(OverflowError):
+@pytest.mark.parametrize(
+    "time",
+    [
+        "0001-01-01T00:00:00+14:00",  # overflows once converted to UTC
+        "9999-12-31T23:59:59-14:00",  # likewise, past year 9999
+        "1899-12-31T23:59:59+00:00",
+        "2200-01-01T00:00:00+00:00",
+    ],
+)
+def test_a_time_outside_the_contracts_range_is_invalid_not_an_overflow(time: str) -> None:
+    """The contract bounds times (the UTC conversion used to raise OverflowError through
+    pydantic, which stopped whatever decoded it)."""
+    payload = orjson.dumps(document(time))
+    with pytest.raises(ValidationError):
         OddsSnapshot.model_validate_json(payload)
-    assert reason(payload).startswith("a time is out of range once converted to UTC")
+    assert "must be between 1900 and 2200" in reason(payload)
 
 
 @pytest.mark.parametrize("field", ["source_time", "ingest_time", "colour"])
