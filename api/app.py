@@ -32,7 +32,7 @@ from api.live.settings import LiveSettings
 from api.microcache import MicroCache
 from api.settings import ApiSettings
 from api.state import AppState, State
-from schemas.topics import odds_group
+from schemas.topics import race_group
 
 
 def create_app(settings: ApiSettings, live_settings: LiveSettings | None = None) -> FastAPI:
@@ -42,7 +42,7 @@ def create_app(settings: ApiSettings, live_settings: LiveSettings | None = None)
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, State]]:
         health = KafkaHealth(
-            settings.kafka_bootstrap_servers, odds_group(settings.streams_group_id), live_topics()
+            settings.kafka_bootstrap_servers, race_group(settings.streams_group_id), live_topics()
         )
         async with open_pool(settings) as pool:
             credentials = _stream_credentials(settings, live, pool, keys)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from schemas.topics import ODDS_LIVE, Topic
+from schemas.topics import RACE_TOPICS, Topic
 
 CACHE_S = 2.0
 
@@ -91,4 +91,5 @@ class KafkaHealth:
 
 
 def live_topics() -> tuple[Topic, ...]:
-    return (ODDS_LIVE,)
+    """What the streams' race pipeline consumes: its lag is the worker's."""
+    return RACE_TOPICS

@@ -94,3 +94,25 @@ class BookmakerAnalytics(Event):
     update_rate_per_min: NonNegativeFloat
     median_staleness_s: NonNegativeFloat | None
     last_update: UtcDatetime | None
+
+
+class BookmakerPart(Model):
+    """One bookmaker over the races of one partition held by the worker that owns it: the
+    streams add every partition's up into `BookmakerAnalytics`, so the figures count every race
+    whichever worker holds it. Event time is the partition's own newest event (`as_of`), so the
+    parts are the same whatever the number of workers."""
+
+    part_id: str = Field(description="`bookmaker_id|partition`: the record's key.")
+    bookmaker_id: str = Field(min_length=1)
+    bookmaker: str
+    partition: NonNegativeInt
+    as_of: UtcDatetime
+    source: str
+    races: NonNegativeInt
+    runners: NonNegativeInt
+    prices: NonNegativeInt
+    updates_in_window: NonNegativeInt = Field(description="Quotes updated in the rate window.")
+    ages_s: tuple[NonNegativeFloat, ...] = Field(
+        description="Per race priced: seconds since the book's last update, at `as_of`."
+    )
+    last_update: UtcDatetime | None

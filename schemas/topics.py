@@ -1,14 +1,16 @@
 """The topic registry: every Kafka topic, its event model, key and retention policy.
 
 Keys are `race_id` for race events so that one race's events share a partition and stay in
-order. "Latest" topics are compacted (a new consumer reads the current state of every key);
-history topics are retained by time.
+order. The race-keyed live topics (`RACE_TOPICS`) share one partition count, `RACE_PARTITIONS`,
+so a race has the same partition number on each and one worker owns all of it; the count bounds
+how many workers share the live races. "Latest" topics are compacted (a new consumer reads the
+current state of every key); history topics are retained by time.
 """
 
 from dataclasses import dataclass
 from enum import StrEnum
 
-from schemas.analytics import BookmakerAnalytics, RaceAnalytics
+from schemas.analytics import BookmakerAnalytics, BookmakerPart, RaceAnalytics
 from schemas.base import Model
 from schemas.deadletter import DeadLetter
 from schemas.market import MarketState
@@ -19,6 +21,8 @@ from schemas.results import Result
 from schemas.stats import FetchStats
 
 DAY_MS = 24 * 60 * 60 * 1000
+RACE_PARTITIONS = 12
+"""Partitions of every race-keyed live topic: up to this many streams workers share the work."""
 
 
 class Cleanup(StrEnum):
@@ -49,7 +53,7 @@ ODDS_LIVE = Topic(
     "racing.odds.live.v1",
     OddsSnapshot,
     key="race_id",
-    partitions=6,
+    partitions=RACE_PARTITIONS,
     cleanup=Cleanup.DELETE,
     retention_ms=7 * DAY_MS,
     description="Every live price change, one race x bookmaker per event.",
@@ -67,7 +71,7 @@ RACECARDS = Topic(
     "racing.racecards.v1",
     Racecard,
     key="race_id",
-    partitions=3,
+    partitions=RACE_PARTITIONS,
     cleanup=Cleanup.COMPACT,
     description="Latest card per race, with runners and non-runners.",
 )
@@ -75,7 +79,7 @@ MARKET_STATE = Topic(
     "racing.market.state.v1",
     MarketState,
     key="race_id",
-    partitions=3,
+    partitions=RACE_PARTITIONS,
     cleanup=Cleanup.COMPACT,
     description="Latest market status per race (open, suspended, off, abandoned, result).",
 )
@@ -83,7 +87,7 @@ RESULTS = Topic(
     "racing.results.v1",
     Result,
     key="race_id",
-    partitions=3,
+    partitions=RACE_PARTITIONS,
     cleanup=Cleanup.COMPACT,
     description="Official result per race.",
 )
@@ -122,6 +126,15 @@ ANALYTICS_BOOKMAKERS = Topic(
     cleanup=Cleanup.COMPACT,
     description="Latest coverage and freshness per bookmaker.",
 )
+ANALYTICS_BOOKMAKER_PARTS = Topic(
+    "racing.analytics.bookmaker.part.v1",
+    BookmakerPart,
+    key="part_id",
+    partitions=1,
+    cleanup=Cleanup.COMPACT,
+    description="A bookmaker's coverage over one race partition, from the worker that owns it; "
+    "the streams add every partition's up into racing.analytics.bookmaker.v1.",
+)
 
 
 def _reference(name: str, model: type[Model], description: str) -> Topic:
@@ -155,8 +168,11 @@ ALL_TOPICS: tuple[Topic, ...] = (
     DEAD_LETTERS,
     ANALYTICS_RACES,
     ANALYTICS_BOOKMAKERS,
+    ANALYTICS_BOOKMAKER_PARTS,
     *REFERENCE_TOPICS,
 )
+RACE_TOPICS: tuple[Topic, ...] = (ODDS_LIVE, RACECARDS, MARKET_STATE, RESULTS)
+"""Every live event about a race: co-partitioned, consumed together by the race pipeline."""
 
 
 def topic_named(name: str) -> Topic:
@@ -166,6 +182,6 @@ def topic_named(name: str) -> Topic:
     raise KeyError(f"unknown topic {name!r}; known: {', '.join(t.name for t in ALL_TOPICS)}")
 
 
-def odds_group(streams_app_id: str) -> str:
-    """The Kafka group of the streams' odds pipeline (its offsets, mirrored for lag checks)."""
-    return f"{streams_app_id}.odds"
+def race_group(streams_app_id: str) -> str:
+    """The Kafka group of the streams' race pipeline (its offsets, mirrored for lag checks)."""
+    return f"{streams_app_id}.races"

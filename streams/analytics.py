@@ -1,25 +1,17 @@
-"""Live market analytics: the market board shared by the odds pipeline and the reference agents,
-the analytics topics it publishes to, and `apply_batch`, the pure step from a batch of raw odds
-events to the rows, analytics and race headers to store.
-
-Racecards and market states feed the same board (non-runners, the off, the status) through
-`MarketFeeds`; the race headers they change are stored by the odds pipeline's next transaction
-(streams/odds_pipeline.py), which keeps every header in step with the consumed offsets.
-"""
+"""Live market analytics: the market board of the race pipeline (streams/race_pipeline.py), the
+analytics topics it publishes to, and `apply_batch`, the pure step from a batch of raw odds
+events to the rows, analytics and race headers to store."""
 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import faust
 import orjson
-from aiokafka.partitioner import murmur2
 
-from schemas.market import MarketState
-from schemas.racecards import Racecard
-from schemas.topics import ANALYTICS_BOOKMAKERS, ANALYTICS_RACES, ODDS_LIVE
+from schemas.topics import ANALYTICS_BOOKMAKER_PARTS, ANALYTICS_RACES, ODDS_LIVE
 from streams.analytics_rows import readout_rows
 from streams.clock import US
 from streams.market_board import MarketBoard, RaceRetired, Readout
@@ -27,23 +19,11 @@ from streams.market_store import MARKET_RACES, header_rows
 from streams.metrics import STALE_EVENTS
 from streams.odds import NEW_QUOTES, ODDS_HISTORY, STORED_QUOTES, PriceRows
 from streams.odds_decode import InvalidOdds, decode_odds
+from streams.partitioning import key_partition
 from streams.settings import StreamsSettings
 from streams.sink import Rows, UpsertTable
 
 log = logging.getLogger(__name__)
-
-CONSUMER = "market-analytics"
-
-
-def key_partition(key: bytes, partitions: int) -> int:
-    """The partition of a key under Kafka's default (murmur2) partitioner."""
-    hashed: int = murmur2(key)
-    return (hashed & 0x7FFFFFFF) % partitions
-
-
-def race_partition(race_id: str) -> int:
-    """The odds topic partition of a race."""
-    return key_partition(race_id.encode(), ODDS_LIVE.partitions)
 
 
 Records = list[tuple[bytes, bytes]]  # (key, value)
@@ -80,63 +60,24 @@ class BoardReset(Exception):
 
 @dataclass
 class MarketFeeds:
-    """The board and the analytics topics, shared by the odds pipeline and the reference agents."""
+    """The board and the analytics topics it publishes to."""
 
     board: MarketBoard
     send: Send
-    # Reference agents waiting for the headers of the races they changed to be stored.
-    waiting: list[asyncio.Future[None]] = field(default_factory=list)
-    # Set while the board holds the restored state of its partitions: the reference agents wait
-    # for it, so a card never lands on a race about to be replaced by its stored state.
-    ready: asyncio.Event = field(default_factory=asyncio.Event)
-    # Brings retired races back onto the board from PostgreSQL (the odds pipeline's).
-    revive: Callable[[list[str]], Awaitable[None]] | None = None
-
-    async def stored(self) -> None:
-        """Until the odds pipeline has committed the headers of every race changed so far (it
-        stores them with its next batch, or within its flush interval when the odds are idle)."""
-        done = asyncio.get_running_loop().create_future()
-        self.waiting.append(done)
-        await done
-
-    async def apply_card(self, card: Racecard) -> bool:
-        await self.hold(card.race_id)
-        return self.board.apply_card(card)
-
-    async def apply_status(self, state: MarketState) -> bool:
-        await self.hold(state.race_id)
-        return self.board.apply_status(state)
-
-    async def hold(self, race_id: str) -> None:
-        """Until the board holds `race_id` again, if it was retired."""
-        if race_id in self.board.retired:
-            if self.revive is None:
-                raise RaceRetired(race_id)
-            await self.revive([race_id])
-
-    def reset(self, waiting: list[asyncio.Future[None]]) -> None:
-        """The board went back to its stored state: every reference agent waiting on `waiting`
-        (or on the current changes) applies its changes again."""
-        for waiter in [*waiting, *self.take_waiting()]:
-            if not waiter.done():
-                waiter.set_exception(BoardReset())
-
-    def take_waiting(self) -> list[asyncio.Future[None]]:
-        waiting, self.waiting = self.waiting, []
-        return waiting
 
     async def publish(self, readout: Readout) -> list[Awaitable[Any]]:
-        """Publish the analytics read out; returns the sends in flight (the caller awaits them
+        """Publish the analytics read out: each race's, and each bookmaker's part per partition
+        (added up by streams/bookmakers.py). Returns the sends in flight (the caller awaits them
         before its events count as done)."""
         outbox: dict[tuple[str, int], Records] = {}
-        for topic, id_field, items in (
-            (ANALYTICS_RACES, "race_id", readout.races),
-            (ANALYTICS_BOOKMAKERS, "bookmaker_id", readout.bookmakers),
-        ):
-            for item in items:
-                key = item[id_field].encode()
-                place = (topic.name, key_partition(key, topic.partitions))
-                outbox.setdefault(place, []).append((key, orjson.dumps(item)))
+        for race in readout.races:
+            key = race["race_id"].encode()
+            place = (ANALYTICS_RACES.name, key_partition(key, ANALYTICS_RACES.partitions))
+            outbox.setdefault(place, []).append((key, orjson.dumps(race)))
+        for part in readout.bookmakers:
+            key = part["part_id"].encode()
+            place = (ANALYTICS_BOOKMAKER_PARTS.name, 0)
+            outbox.setdefault(place, []).append((key, orjson.dumps(part)))
         return [await self.send(topic, part, records) for (topic, part), records in outbox.items()]
 
 

@@ -40,10 +40,12 @@ BOOKMAKER_ANALYTICS = UpsertTable(
     name="bookmaker_analytics",
     columns=(
         "bookmaker_id", "bookmaker", "as_of", "prices", "races", "runners",
-        "update_rate_per_min", "median_staleness_s", "last_update",
+        "update_rate_per_min", "median_staleness_s", "last_update", "revision",
     ),
     key=("bookmaker_id",),
-    version=("as_of", "prices"),
+    # `revision` is the offset of the part that changed it: a retirement can leave `as_of` and
+    # shrink `prices`, and the newer figure must still win.
+    version=("as_of", "revision"),
 )  # fmt: skip
 
 
@@ -52,7 +54,8 @@ def _time(text: str | None) -> datetime | None:
 
 
 def readout_rows(readout: Readout) -> list[tuple[UpsertTable, list[tuple[Any, ...]]]]:
-    """Rows for every analytics table from one batch's read-out."""
+    """Rows for the race analytics tables from one batch's read-out (bookmaker analytics are
+    added up across partitions by streams/bookmakers.py)."""
     races, books, runners = [], [], []
     for race in readout.races:
         race_id, revision, as_of = race["race_id"], race["revision"], _time(race["as_of"])
@@ -83,17 +86,8 @@ def readout_rows(readout: Readout) -> list[tuple[UpsertTable, list[tuple[Any, ..
                     runner["drifter"],
                 )
             )  # fmt: skip
-    bookmakers = [
-        (
-            b["bookmaker_id"], b["bookmaker"], _time(b["as_of"]), b["prices"], b["races"],
-            b["runners"], b["update_rate_per_min"], b["median_staleness_s"],
-            _time(b["last_update"]),
-        )
-        for b in readout.bookmakers
-    ]  # fmt: skip
     return [
         (RACE_ANALYTICS, races),
         (RACE_BOOK_ANALYTICS, books),
         (RUNNER_ANALYTICS, runners),
-        (BOOKMAKER_ANALYTICS, bookmakers),
     ]

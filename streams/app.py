@@ -3,7 +3,7 @@
 import faust
 from prometheus_client import start_http_server
 
-from streams import analytics, deadletters_sink, odds_pipeline, reference
+from streams import analytics, bookmakers, deadletters_sink, race_pipeline, reference
 from streams.analytics import Send
 from streams.settings import StreamsSettings
 from streams.sink import SinkFactory, postgres_sinks
@@ -22,7 +22,7 @@ def create_app(
         datadir=str(settings.data_dir / settings.app_id),
         web_enabled=False,
         topic_allow_declare=True,
-        topic_partitions=3,
+        topic_partitions=1,  # its own tables' changelogs: the bookmaker parts' one partition
         consumer_auto_offset_reset="earliest",
         producer_enable_idempotence=True,
         producer_acks=-1,
@@ -37,11 +37,15 @@ def create_app(
         broker_session_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=settings.heartbeat_interval_s,
         consumer_group_instance_id=settings.instance_id,
+        # The bookmaker table lives on the worker that owns its one partition; a standby copy
+        # elsewhere would only cost a second read of its changelog.
+        table_standby_replicas=0,
     )
     sinks = sinks or postgres_sinks(settings.database_url)
     feeds = analytics.create_feeds(settings, send or analytics.producer_send(app))
-    odds_pipeline.register(app, settings, feeds, sinks)
-    reference.register(app, settings, feeds, sinks)
+    race_pipeline.register(app, settings, feeds, sinks)
+    bookmakers.register(app, settings, sinks)
+    reference.register(app, settings, sinks)
     deadletters_sink.register(app, sinks)
     if settings.metrics_port is not None:
         port = settings.metrics_port

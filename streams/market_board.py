@@ -18,6 +18,7 @@ analytics stay in PostgreSQL, and a late event for one revives it from there fir
 """
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -26,9 +27,9 @@ from darkhorses_market import PriceRows, apply_event, book_coverage
 
 from schemas.market import MarketState
 from schemas.racecards import Racecard
-from streams import market_maths as mm
 from streams.clock import US, instant, micros
 from streams.odds_decode import OddsIn
+from streams.partitioning import race_partition
 from streams.race_analytics import AnalyticsParams, race_analytics
 from streams.race_market import RaceMarket, Version
 
@@ -43,15 +44,26 @@ class Readout:
 
 
 class MarketBoard:
-    def __init__(self, params: AnalyticsParams, retire_after_us: int | None = None) -> None:
+    def __init__(
+        self,
+        params: AnalyticsParams,
+        retire_after_us: int | None = None,
+        partition_of: Callable[[str], int] = race_partition,
+    ) -> None:
         self.params = params
+        self.partition_of = partition_of  # a race's partition: the unit of its event time
         # `params`' windows in microseconds, read per event: computed once, not per call.
         self.keep_us, self.rate_window_us = params.keep_us, params.rate_window_us
         self.retire_after_us = retire_after_us  # None: races are held for good
         self.races: dict[str, RaceMarket] = {}
         self.retired: set[str] = set()  # races stored, not held: revive before applying
         self.bookmaker_names: dict[str, str] = {}
-        self.now = 0  # newest source_time seen anywhere (event time)
+        self.now = 0  # newest source_time seen anywhere (event time; kept by apply_event)
+        # Newest source_time seen per race partition: the event time of bookmaker coverage and
+        # retirement, so that they do not depend on which partitions a worker holds.
+        self.partition_now: dict[int, int] = {}
+        # Bookmaker -> the partitions its last parts covered (an emptied one is read out as zero).
+        self.book_partitions: dict[str, set[int]] = {}
         self.changed: set[str] = set()  # races changed since the last read-out
         self.dirty_races: dict[str, None] = {}  # races whose analytics are pending
         self.dirty_books: set[str] = set()
@@ -79,16 +91,38 @@ class MarketBoard:
         race = self.race(snapshot.race_id)
         return apply_event(self, race, snapshot, self.keep_us, self.rate_window_us, rows)
 
+    def see(self, race_id: str, latest: int) -> None:
+        """`latest` is the newest event time of a race held or stored: its partition's clock
+        moves on."""
+        partition = self.partition_of(race_id)
+        if latest > self.partition_now.get(partition, 0):
+            self.partition_now[partition] = latest
+
+    def horizon(self, race_id: str) -> int:
+        """Races of this race's partition quiet since before this retire."""
+        return self.partition_now.get(self.partition_of(race_id), 0) - (self.retire_after_us or 0)
+
     def adopt(self, race: RaceMarket) -> None:
         """Take a race restored from PostgreSQL; its analytics are rewritten (they may lag the
         state: a read-out can be deferred past the batch that changed it)."""
         self.races[race.race_id] = race
         self.retired.discard(race.race_id)
         self.now = max(self.now, race.latest)
+        self.see(race.race_id, race.latest)
         self.dirty_races[race.race_id] = None
         for book, name in race.book_names.items():
             self.bookmaker_names.setdefault(book, name)
             self.dirty_books.add(book)
+
+    def forget_partitions(self, partitions: set[int]) -> None:
+        """Drop the races of `partitions` (another worker owns them now, and reads out their
+        bookmaker parts)."""
+        held = [*self.races, *self.retired]
+        self.forget([r for r in held if self.partition_of(r) in partitions])
+        for partition in partitions:
+            self.partition_now.pop(partition, None)
+        for covered in self.book_partitions.values():
+            covered -= partitions
 
     def forget(self, race_ids: list[str]) -> None:
         """Drop races (their partition moved to another worker)."""
@@ -157,7 +191,9 @@ class MarketBoard:
         bookmakers = []
         if clock is None or self.books_analysed_at + interval <= clock:
             self.retire_quiet(set(changed))
-            bookmakers = [self.bookmaker_analytics(b) for b in sorted(self.dirty_books)]
+            bookmakers = [
+                part for b in sorted(self.dirty_books) for part in self.bookmaker_parts(b)
+            ]
             self.dirty_books.clear()
             if clock is not None:
                 self.books_analysed_at = clock
@@ -168,12 +204,13 @@ class MarketBoard:
         being stored (neither pending nor in `storing`, the headers the caller is about to
         write); their books' coverage changes. A pass scans the races held, once per books
         read-out: cheap beside the coverage it precedes."""
+        for race_id, race in self.races.items():
+            self.see(race_id, race.latest)
         if self.retire_after_us is None:
             return
-        horizon = self.now - self.retire_after_us
         self.retire_deferred = False
         for race_id, race in list(self.races.items()):
-            if race.last_activity < horizon:
+            if race.last_activity < self.horizon(race_id):
                 if race_id in storing or race_id in self.dirty_races:
                     self.retire_deferred = True
                     continue
@@ -182,18 +219,34 @@ class MarketBoard:
                 self.retired.add(race_id)
                 self.dirty_books.update(race.quotes)
 
-    def bookmaker_analytics(self, bookmaker_id: str) -> dict[str, Any]:
-        """Coverage and freshness of one bookmaker over every race held, derived from the races
-        alone so that it is recovered with them after a restart."""
-        cutoff = self.now - self.rate_window_us
+    def bookmaker_parts(self, bookmaker_id: str) -> list[dict[str, Any]]:
+        """Coverage and freshness of one bookmaker over the races held, one part per partition
+        (`BookmakerPart`), each in its partition's event time: derived from the races alone, so
+        that they are recovered with them after a restart and are the same whatever the number
+        of workers. A partition that covered the book and no longer does gets an empty part."""
+        by_partition: dict[int, list[RaceMarket]] = {}
+        for race in self.races.values():
+            if bookmaker_id in race.quotes:
+                by_partition.setdefault(self.partition_of(race.race_id), []).append(race)
+        covered = self.book_partitions.setdefault(bookmaker_id, set())
+        emptied, covered_now = covered - by_partition.keys(), set(by_partition)
+        self.book_partitions[bookmaker_id] = covered_now
+        return [
+            self.bookmaker_part(bookmaker_id, partition, by_partition.get(partition, []))
+            for partition in sorted(covered_now | emptied)
+        ]
+
+    def bookmaker_part(
+        self, bookmaker_id: str, partition: int, races_held: list[RaceMarket]
+    ) -> dict[str, Any]:
+        now = self.partition_now.get(partition, 0)
+        cutoff = now - self.rate_window_us
         races = runners = prices = recent = 0
         ages: list[float] = []
         last = 0
         source = "simulator"
-        for race in self.races.values():
-            horses = race.quotes.get(bookmaker_id)
-            if not horses:
-                continue
+        for race in races_held:
+            horses = race.quotes[bookmaker_id]
             prices += race.book_applied.get(bookmaker_id, 0)
             updated_since, priced = book_coverage(horses, cutoff)  # natively: 71k quotes a pass
             recent += updated_since
@@ -204,22 +257,19 @@ class MarketBoard:
             updated = race.book_updates.get(bookmaker_id, 0)
             if updated > last:
                 last, source = updated, race.source
-            ages.append((self.now - updated) / US)
-        as_of = instant(self.now).isoformat()
+            ages.append((now - updated) / US)
         return {
-            "event_id": f"{bookmaker_id}:{self.now}:{prices}",
-            "source": source,
-            "source_time": as_of,
-            "ingest_time": as_of,
+            "part_id": f"{bookmaker_id}|{partition}",
             "bookmaker_id": bookmaker_id,
             "bookmaker": self.bookmaker_names.get(bookmaker_id, bookmaker_id),
-            "revision": prices,
-            "as_of": as_of,
+            "partition": partition,
+            "as_of": instant(now).isoformat(),
+            "source": source,
             "races": races,
             "runners": runners,
             "prices": prices,
-            "update_rate_per_min": recent / self.params.rate_window_min,
-            "median_staleness_s": mm.median(ages) if ages else None,
+            "updates_in_window": recent,
+            "ages_s": sorted(ages),
             "last_update": instant(last).isoformat() if last else None,
         }
 

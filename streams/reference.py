@@ -1,19 +1,20 @@
-"""Sinks of racecards, market states, results, historical odds and fetch statistics.
+"""Rows of racecards, market states, results, historical odds and fetch statistics, and the
+sinks of the topics outside the race pipeline.
 
-Each topic gets one agent built by `register_sink`: a batch of events is validated (rejects go to
-the dead-letter topic with the reason), turned into rows by a pure function, written in one
-transaction, and acked after the commit. Racecards and market states also feed the analytics
-board (non-runners, the off, the status), and are acked only once the odds pipeline has stored
-the races they changed (their analytics follow from there).
+Each row function is pure: an event in, its rows out. The race pipeline
+(streams/race_pipeline.py) writes cards, states and results with the prices of the same races;
+historical odds and fetch statistics each get an agent built by `register_sink`: a batch of
+events is validated (rejects go to the dead-letter topic with the reason), turned into rows,
+written in one transaction, and acked after the commit.
 """
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import faust
 
-from schemas.base import RECORD_MAX, Model
+from schemas.base import Model
 from schemas.market import MarketState
 from schemas.odds import OddsSnapshot
 from schemas.racecards import Racecard
@@ -22,18 +23,15 @@ from schemas.stats import FetchStats
 from schemas.topics import (
     DEAD_LETTERS,
     FETCH_STATS,
-    MARKET_STATE,
     ODDS_HISTORICAL,
-    RACECARDS,
-    RESULTS,
     Topic,
 )
-from streams.analytics import BoardReset, MarketFeeds
 from streams.deadletter import dead_letter_for, send_dead_letter
 from streams.metrics import EVENTS_CONSUMED
 from streams.returns import each_way_terms, runner_returns, sp_ranks
 from streams.settings import StreamsSettings
 from streams.sink import Rows, SinkFactory, UpsertTable, write_each
+from streams.validation import InvalidEvent, validate
 
 log = logging.getLogger(__name__)
 
@@ -163,40 +161,6 @@ def market_status_rows(state: MarketState) -> Writes:
     return [(MARKET_STATUS, [row])]
 
 
-class InvalidEvent(ValueError):
-    """A record its topic's model rejects (the reason names the fields), or too large to read."""
-
-
-def validate(model: type[Model], value: bytes | None) -> Any:
-    """`value` as `model`, or `InvalidEvent`: no content can raise anything else."""
-    if value is None:
-        raise InvalidEvent(f"invalid {model.__name__}: empty record (a tombstone)")
-    if len(value) > RECORD_MAX:
-        raise InvalidEvent(f"record of {len(value)} bytes exceeds the {RECORD_MAX}-byte limit")
-    try:
-        return model.model_validate_json(value)
-    except (ValueError, OverflowError, RecursionError) as error:  # ValidationError included
-        raise InvalidEvent(f"invalid {model.__name__}: {error}") from None
-
-
-async def feed_until_stored(
-    feeds: MarketFeeds, feed: Callable[[MarketFeeds, Any], Awaitable[object]], items: list[Any]
-) -> None:
-    """Apply `items` to the board and wait until the odds pipeline has stored the races they
-    changed with its offsets; again if the board went back to its stored state meanwhile (the
-    pipeline isolating a poison batch)."""
-    while True:
-        for item in items:
-            await feeds.ready.wait()
-            await feed(feeds, item)
-        try:
-            await feeds.stored()
-        except BoardReset:
-            log.info("market board reset before %d changes were stored; applying again", len(items))
-        else:
-            return
-
-
 def register_sink(
     app: faust.App,
     settings: StreamsSettings,
@@ -204,10 +168,9 @@ def register_sink(
     consumer: str,
     rows: Callable[[Any], Writes],
     sinks: SinkFactory,
-    feeds: MarketFeeds | None = None,
-    feed: Callable[[MarketFeeds, Any], Awaitable[object]] | None = None,
 ) -> Callable[..., Any]:
-    """An agent that validates `topic`'s events and writes `rows(event)` for each batch."""
+    """An agent that validates `topic`'s events and writes `rows(event)` for each batch; events
+    PostgreSQL refuses are found by bisecting the batch and dead-lettered with the rest."""
     source = app.topic(topic.name, key_serializer="raw", value_serializer="raw")
     dead_letter_topic = app.topic(DEAD_LETTERS.name, key_serializer="raw", value_serializer="raw")
     model: type[Model] = topic.model
@@ -226,30 +189,18 @@ def register_sink(
                     except InvalidEvent as error:
                         rejects.append(dead_letter_for(event, str(error), consumer))
                 refused = await write_each(sink, [(e, rows(item)) for e, item in items])
-                for event, reason in refused:
-                    rejects.append(
-                        dead_letter_for(event, f"refused by PostgreSQL: {reason}", consumer)
-                    )
-                if feeds is not None and feed is not None:
-                    gone = {id(event) for event, _ in refused}
-                    await feed_until_stored(feeds, feed, [i for e, i in items if id(e) not in gone])
+                rejects += [
+                    dead_letter_for(event, f"refused by PostgreSQL: {reason}", consumer)
+                    for event, reason in refused
+                ]
                 for letter in rejects:  # before Faust may commit past them (the next batch)
                     await send_dead_letter(dead_letter_topic, letter)
 
     return sink
 
 
-def register(
-    app: faust.App, settings: StreamsSettings, feeds: MarketFeeds, sinks: SinkFactory
-) -> None:
-    register_sink(
-        app, settings, RACECARDS, "racecards-sink", racecard_rows, sinks, feeds,
-        MarketFeeds.apply_card,
-    )  # fmt: skip
-    register_sink(
-        app, settings, MARKET_STATE, "market-state-sink", market_status_rows, sinks, feeds,
-        MarketFeeds.apply_status,
-    )  # fmt: skip
-    register_sink(app, settings, RESULTS, "results-sink", result_rows, sinks)
+def register(app: faust.App, settings: StreamsSettings, sinks: SinkFactory) -> None:
+    """The sinks of topics outside the race pipeline (streams/race_pipeline.py stores cards,
+    market states and results with the prices, by the worker that owns the race)."""
     register_sink(app, settings, ODDS_HISTORICAL, "historical-odds-sink", historical_rows, sinks)
     register_sink(app, settings, FETCH_STATS, "fetch-stats-sink", fetch_stats_rows, sinks)

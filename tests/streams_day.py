@@ -20,6 +20,7 @@ from schemas.base import Event
 from schemas.market import MarketState
 from schemas.racecards import Racecard
 from schemas.topics import MARKET_STATE, ODDS_LIVE, RACECARDS
+from streams.bookmakers import add_up
 from streams.market_board import MarketBoard
 from streams.odds_decode import decode_odds
 from streams.race_analytics import AnalyticsParams
@@ -126,9 +127,13 @@ def statistics(board: MarketBoard) -> dict[str, Any]:
     board.dirty_races.update(dict.fromkeys(board.races))
     board.dirty_books.update(board.bookmaker_names)
     readout = board.readout()
+    parts: dict[str, list[dict[str, Any]]] = {}
+    for part in readout.bookmakers:  # one per bookmaker and partition, added up as the streams do
+        parts.setdefault(part["bookmaker_id"], []).append(part)
+    window = board.params.rate_window_min
     return {
         "races": {race["race_id"]: race for race in readout.races},
-        "bookmakers": {b["bookmaker_id"]: b for b in readout.bookmakers},
+        "bookmakers": {b: add_up(p, window, revision=0) for b, p in parts.items()},
     }
 
 

@@ -15,7 +15,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import GroupCoordinatorNotAvailableError
 
 from schemas.odds import OddsSnapshot
-from schemas.topics import MARKET_STATE, ODDS_LIVE, RACECARDS, odds_group, topic_named
+from schemas.topics import MARKET_STATE, ODDS_LIVE, RACECARDS, race_group, topic_named
 from streams.analytics_rows import (
     RACE_ANALYTICS,
     RACE_BOOK_ANALYTICS,
@@ -108,8 +108,8 @@ async def wait_until_consumed(
     bootstrap: str, group: str, runtime: Runtime, topics: Iterable[str] = LIVE_TOPICS,
     timeout_s: float = 240,
 ) -> None:  # fmt: skip
-    """Until `group` has committed every partition of `topics` up to its end offset (the odds
-    topic: its pipeline's `{group}.odds` group, mirrored after each transaction)."""
+    """Until `group` has committed every partition of `topics` up to its end offset (the
+    race topics: its race pipeline's group, mirrored after each transaction)."""
     ends = await end_offsets(bootstrap, topics)
     deadline = time.monotonic() + timeout_s
     behind: dict[TopicPartition, int] = ends
@@ -121,11 +121,11 @@ async def wait_until_consumed(
                 raise AssertionError(f"worker exited:\n{runtime.output()[-5000:]}")
             try:
                 committed = await admin.list_consumer_group_offsets(group)
-                odds = await admin.list_consumer_group_offsets(odds_group(group))
+                races = await admin.list_consumer_group_offsets(race_group(group))
             except GroupCoordinatorNotAvailableError:  # a fresh broker creates it on demand
                 await asyncio.sleep(0.5)
                 continue
-            committed.update((tp, o) for tp, o in odds.items() if tp.topic == ODDS_LIVE.name)
+            committed.update(races)
             behind = {
                 tp: end for tp, end in ends.items() if end and committed.get(tp, _NONE).offset < end
             }

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from streams.partitioning import race_partition
 from tests.conftest import Infra
 from tests.streams_day import Record, late_events, simulate
 from tests.streams_helpers import (
@@ -20,7 +21,7 @@ from tests.streams_helpers import (
 
 pytestmark = pytest.mark.integration
 
-PREFIX = "rac_retire"
+PREFIX = "rac_rtr"  # four races on two partitions: retirement runs on partition event time
 EVENING = datetime(2026, 3, 14, 18, 0, tzinfo=UTC)
 NEXT_DAY = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
 
@@ -32,7 +33,12 @@ async def test_quiet_races_leave_memory_and_late_events_revive_them(
     day = simulate(prefix=PREFIX, seed=5, races=4, bookmakers=4, ticks=60)
     evening = late_events(day, EVENING)
     next_day = late_events(day, NEXT_DAY)
-    first, second, *_ = sorted(next_day)
+    # Two races of one partition: the first's late price moves that partition's event time on,
+    # so the second (quiet since the evening) retires.
+    by_partition: dict[int, list[str]] = {}
+    for race_id in sorted(next_day):
+        by_partition.setdefault(race_partition(race_id), []).append(race_id)
+    first, second = next(races for races in by_partition.values() if len(races) > 1)[:2]
     late: list[Record] = [r for records in evening.values() for r in records]
 
     app_id = "darkhorses-test-retire"
@@ -43,16 +49,17 @@ async def test_quiet_races_leave_memory_and_late_events_revive_them(
     }
     worker = start_worker(infra, artifacts, app_id, database_url, **quiet)
     try:
-        # Hours apart in event time. The first late price moves event time on, so the races it
-        # is not for retire on its batch, and their own late events revive them: whatever
-        # batches the day arrived in (all in one, none retires before the evening).
+        # Hours apart in event time. The first late price moves its partition's event time on,
+        # so the races there it is not for retire on its batch, and their own late events revive
+        # them: whatever batches the day arrived in (all in one, none retires before the
+        # evening).
         for records in (day, late[:1], late[1:], next_day[first][:1]):
             await publish(infra.kafka_bootstrap, records)
             await wait_until_consumed(infra.kafka_bootstrap, app_id, worker)
             await assert_database_equals_topics(infra.kafka_bootstrap, database_url, PREFIX)
     finally:
         worker.stop()
-    assert "revived rac_retire" in worker.output()
+    assert f"revived {PREFIX}" in worker.output()
 
     restarted = start_worker(infra, artifacts, app_id, database_url, **quiet)
     try:

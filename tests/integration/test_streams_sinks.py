@@ -160,7 +160,7 @@ async def test_results_historical_odds_reference_and_statistics(
                 break
             await asyncio.sleep(0.2)
         assert letter is not None
-        assert letter["consumer"] == "results-sink"
+        assert letter["consumer"] == "race-pipeline"  # results are stored with their race
         assert "invalid Result" in letter["reason"]
     finally:
         await db.close()

@@ -18,7 +18,7 @@ from aiokafka.errors import KafkaError
 from darkhorses.infra.kafka import ensure_topics
 from darkhorses.topics import TopicsMismatch, check_topics
 from schemas.odds import OddsSnapshot
-from schemas.topics import ALL_TOPICS, ODDS_LIVE, Cleanup, Topic, odds_group
+from schemas.topics import ALL_TOPICS, ODDS_LIVE, Cleanup, Topic, race_group
 from tests.conftest import Infra
 from tests.streams_day import simulate
 from tests.streams_helpers import (
@@ -60,13 +60,13 @@ async def test_a_worker_restarted_after_kill_9_commits_its_first_batch_within_10
     await wait_until_consumed(infra.kafka_bootstrap, app_id, worker)
     worker.process.kill()  # SIGKILL: the member never leaves the group
     worker.process.wait()
-    before = await consumed(infra.database_url, odds_group(app_id))
+    before = await consumed(infra.database_url, race_group(app_id))
     await publish(infra.kafka_bootstrap, records[half:])
 
     started = time.monotonic()
     restarted = start_worker(infra, artifacts, app_id, **instance)
     try:
-        while await consumed(infra.database_url, odds_group(app_id)) == before:
+        while await consumed(infra.database_url, race_group(app_id)) == before:
             assert restarted.process.poll() is None, restarted.output()[-3000:]
             assert time.monotonic() - started < 60, "no batch committed in 60 s"
             await asyncio.sleep(0.1)

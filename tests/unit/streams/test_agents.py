@@ -1,14 +1,13 @@
-"""The odds pipeline's batches and the Faust agents in `test_context()`: rows, race headers,
-offsets and analytics, with an in-memory sink and producer."""
+"""The race pipeline's batches: rows, race headers, offsets and analytics, with an in-memory sink
+and producer."""
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import timedelta
 from types import TracebackType
 from typing import Any, Self
 from unittest.mock import ANY
 
-import faust
 import orjson
 import pytest
 from aiokafka import TopicPartition
@@ -18,12 +17,11 @@ from prometheus_client import REGISTRY
 from schemas.base import encode
 from schemas.deadletter import DeadLetter
 from schemas.odds import OddsSnapshot
-from schemas.topics import ANALYTICS_RACES, ODDS_LIVE
-from streams import reference
-from streams.analytics import CONSUMER, MarketFeeds, create_feeds
+from schemas.topics import ANALYTICS_RACES, ODDS_LIVE, RACECARDS
+from streams.analytics import MarketFeeds, create_feeds
 from streams.clock import micros
 from streams.market_store import QUOTES_SQL, RACE_HEADERS_SQL
-from streams.odds_pipeline import Batch, OddsPipeline, Pending
+from streams.race_pipeline import CONSUMER, Batch, Pending, RacePipeline
 from streams.settings import StreamsSettings
 from streams.sink import Rows, UpsertTable
 from tests.unit.streams.test_race_market import T0, card, snapshot
@@ -54,10 +52,6 @@ class MemorySink:
 
     def rows(self, table: str) -> list[tuple[Any, ...]]:
         return [row for batch in self.batches for row in batch.get(table, [])]
-
-
-def agent_named(app: Any, name: str) -> Any:
-    return next(agent for agent in app.agents.values() if agent.name == name)
 
 
 @pytest.fixture
@@ -104,29 +98,17 @@ def letters() -> list[DeadLetter]:
 
 
 @pytest.fixture
-def pipeline(feeds: MarketFeeds, sink: MemorySink, letters: list[DeadLetter]) -> OddsPipeline:
+def pipeline(feeds: MarketFeeds, sink: MemorySink, letters: list[DeadLetter]) -> RacePipeline:
     async def park(letter: DeadLetter) -> None:
         letters.append(letter)
 
-    return OddsPipeline(SETTINGS, feeds, sink, park)
+    return RacePipeline(SETTINGS, feeds, sink, park)
 
 
-@pytest.fixture
-async def app(feeds: MarketFeeds, sink: MemorySink) -> AsyncIterator[Any]:
-    app = faust.App(SETTINGS.app_id, store="memory://", web_enabled=False)
-    reference.register(app, SETTINGS, feeds, lambda: sink)
-    yield app
-    # A stream's first iteration builds the app's Kafka consumer, whose thread owns an event
-    # loop; test_context never starts that thread, so nothing else would ever close the loop.
-    if app._consumer is not None:
-        app._consumer._thread.thread_loop.close()  # type: ignore[attr-defined]
-    kafka_producer = getattr(app._producer, "_producer", None)
-    if kafka_producer is not None:
-        await kafka_producer.stop()
-
-
-def records(*values: bytes, partition: int = 0, first: int = 0) -> Batch:
-    tp = TopicPartition(ODDS_LIVE.name, partition)
+def records(
+    *values: bytes, partition: int = 0, first: int = 0, topic: str = ODDS_LIVE.name
+) -> Batch:
+    tp = TopicPartition(topic, partition)
     return {
         tp: [
             ConsumerRecord(tp.topic, partition, first + i, 0, 0, b"rac_1", v, None, 5, len(v), [])
@@ -140,7 +122,7 @@ def payload(event: OddsSnapshot) -> bytes:
 
 
 async def test_a_batch_writes_prices_history_analytics_headers_and_offsets_in_one_go(
-    pipeline: OddsPipeline, sink: MemorySink, kafka: MemoryKafka
+    pipeline: RacePipeline, sink: MemorySink, kafka: MemoryKafka
 ) -> None:
     first = payload(snapshot("bet365", 0, {"h1": "3.0", "h2": "2.5"}))
     second = payload(snapshot("bet365", 5, {"h1": "3.5"}))
@@ -160,20 +142,20 @@ async def test_a_batch_writes_prices_history_analytics_headers_and_offsets_in_on
     ((race_id, revision, header),) = batch["market_races"]
     assert (race_id, revision) == ("rac_1", 2)  # the duplicates did not bump the revision
     assert orjson.loads(header)["books"]["bet365"] == ["Bet365", ANY, 3]
-    assert batch["stream_offsets"] == [("unit-agents.odds", ODDS_LIVE.name, 0, 44)]
+    assert batch["stream_offsets"] == [("unit-agents.races", ODDS_LIVE.name, 0, 44)]
     assert batch["race_analytics"][-1][:2] == ("rac_1", 2)
     assert set(kafka.keys(ANALYTICS_RACES.name)) == {b"rac_1"}
 
 
 async def test_a_batch_of_duplicates_only_moves_the_offsets(
-    pipeline: OddsPipeline, sink: MemorySink
+    pipeline: RacePipeline, sink: MemorySink
 ) -> None:
     event = payload(snapshot("bet365", 0, {"h1": "3.0"}))
     await pipeline.handle(records(event))
     await pipeline.handle(records(event, first=1))
     await pipeline.drain()
     assert [len(b["odds_history_events"]) for b in sink.batches] == [1, 0]
-    assert sink.batches[1]["stream_offsets"] == [("unit-agents.odds", ODDS_LIVE.name, 0, 2)]
+    assert sink.batches[1]["stream_offsets"] == [("unit-agents.races", ODDS_LIVE.name, 0, 2)]
 
 
 async def test_an_idle_poll_catches_up_the_analytics_an_interval_held_back(
@@ -184,7 +166,7 @@ async def test_an_idle_poll_catches_up_the_analytics_an_interval_held_back(
     async def park(letter: DeadLetter) -> None:
         raise AssertionError(letter)
 
-    pipeline = OddsPipeline(settings, feeds, sink, park)
+    pipeline = RacePipeline(settings, feeds, sink, park)
     await pipeline.handle(records(payload(snapshot("bet365", 0, {"h1": "3.0"}))))
     await pipeline.handle(records(payload(snapshot("bet365", 5, {"h1": "3.5"})), first=1))
     await pipeline.handle({})  # no events: the stream is idle
@@ -195,7 +177,7 @@ async def test_an_idle_poll_catches_up_the_analytics_an_interval_held_back(
 
 
 async def test_invalid_odds_are_dead_lettered_before_their_offsets_move(
-    pipeline: OddsPipeline, sink: MemorySink, letters: list[DeadLetter]
+    pipeline: RacePipeline, sink: MemorySink, letters: list[DeadLetter]
 ) -> None:
     bad = b'{"race_id": "rac_1", "prices": []}'
     await pipeline.handle(records(bad, payload(snapshot("coral", 0, {"h1": "4.0"})), first=7))
@@ -207,25 +189,14 @@ async def test_invalid_odds_are_dead_lettered_before_their_offsets_move(
     assert sink.rows("stream_offsets")[-1][3] == 9
 
 
-async def test_racecard_agent_writes_reference_rows_and_updates_the_race(
-    app: Any, sink: MemorySink, pipeline: OddsPipeline
+async def test_a_racecard_is_stored_with_its_race_and_updates_the_race(
+    sink: MemorySink, pipeline: RacePipeline
 ) -> None:
-    async def idle_pipeline() -> None:  # stores the headers the agent waits for
-        while True:
-            await pipeline.handle({})
-            await asyncio.sleep(0.01)
-
-    pipeline.feeds.ready.set()  # as after the pipeline's first restore
-    running = asyncio.create_task(idle_pipeline())
-    agent = agent_named(app, "racecards-sink")
-    try:
-        async with agent.test_context() as test_agent:
-            await test_agent.put(card({"h2"}).model_dump_json().encode(), key=b"rac_1")
-            async with asyncio.timeout(10):
-                while not sink.rows("market_races"):  # noqa: ASYNC110  # a plain sink, no event
-                    await asyncio.sleep(0.01)
-    finally:
-        running.cancel()
+    """Cards are applied by the pipeline that owns the race, in the transaction of its offsets."""
+    await pipeline.handle(
+        records(card({"h2"}).model_dump_json().encode(), topic=RACECARDS.name, first=3)
+    )
+    await pipeline.drain()
     (race,) = sink.rows("races")
     assert (race[0], race[1], race[3]) == ("rac_1", "crs_1", "GB")
     runners = {r[1]: r for r in sink.rows("runners")}
@@ -237,6 +208,7 @@ async def test_racecard_agent_writes_reference_rows_and_updates_the_race(
     assert non_runners == {"h1": False, "h2": True, "h3": False}
     ((_, _, header),) = sink.rows("market_races")  # the card, stored for a restore
     assert orjson.loads(header)["non_runners"] == ["h2"]
+    assert sink.rows("stream_offsets") == [("unit-agents.races", RACECARDS.name, 0, 4)]
 
 
 class StoringSink(MemorySink):
@@ -266,17 +238,19 @@ async def test_a_late_price_for_a_retired_race_revives_it_from_what_was_stored(
     async def park(letter: DeadLetter) -> None:
         letters.append(letter)
 
-    pipeline = OddsPipeline(settings, create_feeds(settings, kafka.send), sink, park)
+    pipeline = RacePipeline(settings, create_feeds(settings, kafka.send), sink, park)
     board = pipeline.feeds.board
     revived = REGISTRY.get_sample_value("darkhorses_stream_races_revived_total") or 0.0
     await pipeline.handle(records(payload(snapshot("bet365", 0, {"h1": "3.0", "h2": "4.0"}))))
-    other = snapshot("bet365", 45, {"h1": "2.0"}).model_copy(update={"race_id": "rac_2"})
+    # rac_4 shares rac_1's partition, whose event time retires races (a worker's other
+    # partitions do not: their races retire alike whichever worker holds them).
+    other = snapshot("bet365", 45, {"h1": "2.0"}).model_copy(update={"race_id": "rac_4"})
     await pipeline.handle(records(payload(other), first=1))
-    assert (set(board.races), board.retired) == ({"rac_2"}, {"rac_1"})  # quiet for 45 minutes
+    assert (set(board.races), board.retired) == ({"rac_4"}, {"rac_1"})  # quiet for 45 minutes
     late = payload(snapshot("bet365", 50, {"h1": "2.5"}))
     await pipeline.handle(records(late, payload(other), first=2))
     await pipeline.drain()
-    assert set(board.races) == {"rac_1", "rac_2"}
+    assert set(board.races) == {"rac_1", "rac_4"}
     assert REGISTRY.get_sample_value("darkhorses_stream_races_revived_total") == revived + 1
     assert REGISTRY.get_sample_value("darkhorses_stream_races_held") == 2
     (row,) = [r for r in sink.batches[-1]["odds_latest"] if r[0] == "rac_1"]
@@ -298,14 +272,18 @@ class RecordingConsumer:
 
 
 async def test_a_batch_acknowledged_late_does_not_move_the_kafka_mirror_back(
-    pipeline: OddsPipeline,
+    pipeline: RacePipeline,
 ) -> None:
     """Acknowledgements run concurrently: an older batch whose analytics reach Kafka after a newer
     batch's must not commit its (lower) offsets over the newer ones."""
     consumer = RecordingConsumer()
     pipeline.consumer = consumer
-    older = Pending(None, [], {3: 1114, 4: 10}, [], [], [])  # type: ignore[arg-type]
-    newer = Pending(None, [], {3: 1140}, [], [], [])  # type: ignore[arg-type]
+
+    def at(partition: int) -> TopicPartition:
+        return TopicPartition(ODDS_LIVE.name, partition)
+
+    older = Pending(None, [], {at(3): 1114, at(4): 10}, [], [], [])  # type: ignore[arg-type]
+    newer = Pending(None, [], {at(3): 1140}, [], [], [])  # type: ignore[arg-type]
     await pipeline.acknowledge(newer)
     await pipeline.acknowledge(older)
     assert consumer.commits == [{3: 1140}, {4: 10}]

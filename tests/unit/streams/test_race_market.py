@@ -11,11 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from schemas.analytics import BookmakerAnalytics, RaceAnalytics
+from schemas.analytics import BookmakerAnalytics, BookmakerPart, RaceAnalytics
 from schemas.base import EventSource, encode
 from schemas.market import MarketState, MarketStatus
 from schemas.odds import OddsSnapshot, RunnerPrice
 from schemas.racecards import Racecard, Runner
+from streams.bookmakers import add_up
 from streams.market_board import MarketBoard
 from streams.market_maths import MoveThresholds
 from streams.market_store import restore_races
@@ -180,7 +181,10 @@ def test_bookmaker_coverage_rate_and_staleness() -> None:
     b = board()
     b.apply_odds(snap("bet365", 0, {"h1": "5.0", "h2": "3.0", "h3": None}))
     b.apply_odds(snap("coral", 10, {"h1": "5.0"}))
-    out = {x["bookmaker_id"]: x for x in b.readout().bookmakers}
+    parts = b.readout().bookmakers  # one per bookmaker and partition: one race, one partition
+    for part in parts:
+        BookmakerPart.model_validate(part)
+    out = {x["bookmaker_id"]: add_up([x], b.params.rate_window_min, 7) for x in parts}
     bet365 = out["bet365"]
     BookmakerAnalytics.model_validate(bet365)
     assert (bet365["races"], bet365["runners"], bet365["prices"]) == (1, 2, 3)

@@ -18,8 +18,14 @@ HALF_HOUR_US = 30 * 60 * US
 LATE = datetime(2026, 3, 14, 18, 0, tzinfo=UTC)  # hours after the day's last event
 
 
+def one_partition_board(retire_after_us: int = HALF_HOUR_US) -> MarketBoard:
+    """A board whose races share one partition, so one event time: retirement is per partition,
+    and these races would otherwise each keep their own clock."""
+    return MarketBoard(AnalyticsParams(), retire_after_us, partition_of=lambda race_id: 0)
+
+
 def test_a_quiet_race_retires_once_stored_and_leaves_the_coverage() -> None:
-    board = MarketBoard(AnalyticsParams(), retire_after_us=HALF_HOUR_US)
+    board = one_partition_board()
     board.apply_odds(snap("bet365", 0, {"h1": "5.0", "h2": "3.0"}))
     assert board.readout().changed == ["rac_1"]
     later = msgspec.structs.replace(snap("bet365", 45, {"h1": "2.0"}), race_id="rac_2")
@@ -34,7 +40,7 @@ def test_a_quiet_race_retires_once_stored_and_leaves_the_coverage() -> None:
 
 
 def test_a_race_still_to_store_or_analyse_is_held() -> None:
-    board = MarketBoard(AnalyticsParams(), retire_after_us=HALF_HOUR_US)
+    board = one_partition_board()
     board.apply_odds(snap("bet365", 0, {"h1": "5.0"}))
     board.apply_odds(msgspec.structs.replace(snap("bet365", 45, {"h1": "2.0"}), race_id="rac_2"))
     board.readout(clock=0.0, interval=1.0)  # rac_1 changed: its header is being written
@@ -57,7 +63,7 @@ def test_a_race_still_to_store_or_analyse_is_held() -> None:
 def test_quiet_races_retire_when_event_time_stands_still() -> None:
     """Events older than the newest one seen (a replay, a late backfill) never move event time
     on: their races still retire once stored."""
-    board = MarketBoard(AnalyticsParams(), retire_after_us=HALF_HOUR_US)
+    board = one_partition_board()
     board.apply_odds(msgspec.structs.replace(snap("bet365", 600, {"h1": "2.0"}), race_id="rac_2"))
     board.readout()
     board.apply_odds(snap("bet365", 0, {"h1": "5.0"}))  # hours behind the newest event
@@ -92,7 +98,7 @@ def test_retiring_and_reviving_races_leaves_their_analytics_unchanged(quiet_min:
     day = read_day()
     records = day + [r for late in late_events(day, LATE).values() for r in late]
     expected = statistics(replay(records))["races"]
-    board = MarketBoard(AnalyticsParams(), retire_after_us=quiet_min * 60 * US)
+    board = one_partition_board(quiet_min * 60 * US)
     store = Store()
     revived = set()
     for index, record in enumerate(records):

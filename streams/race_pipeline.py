@@ -1,16 +1,20 @@
-"""The odds pipeline: live odds from Kafka through the market board into PostgreSQL, exactly once.
+"""The race pipeline: every live event about a race (prices, card, market state, result) from
+Kafka through the market board into PostgreSQL, exactly once, by whichever worker owns the race.
 
-It runs inside the Faust worker (a task of the app) but consumes the odds topic with its own
-aiokafka consumer, in batches: Faust hands a stream over one event at a time, which caps it at a
-few thousand events a second, a tenth of the odds' peak rate.
+The race-keyed topics (`RACE_TOPICS`) have one partition count and one key, so a race lives on
+the same partition number of each. One consumer group reads them all with Kafka's range
+assignor, which gives partition *p* of every topic to the same member: a worker owns whole
+races, for any number of workers and across every rebalance. It consumes in batches with its own
+aiokafka consumer: Faust hands a stream over one event at a time, which caps it at a few thousand
+events a second, a tenth of the odds' peak rate.
 
-Each batch is applied to the board, then ONE transaction writes its prices, analytics, the headers
-of the races it changed and the offsets after its events (streams/market_store.py), while the
-next batch is applied (the write runs on PostgreSQL's core, the maths on ours). PostgreSQL's
-offsets are the truth: on every partition assignment the board's races are restored from the
-database and consumption resumes at the stored offsets, so nothing is applied twice or skipped
-whatever the crash. The offsets are also committed to Kafka after each transaction, for lag
-monitoring (the `{app_id}.odds` group), off the write path like the analytics' acks.
+Each batch is applied to the board, then ONE transaction writes its prices, cards, states,
+results, analytics, the headers of the races it changed and the offsets after its events
+(streams/market_store.py), while the next batch is applied (the write runs on PostgreSQL's core,
+the maths on ours). PostgreSQL's offsets are the truth: on every partition assignment the
+board's races are restored from the database and consumption resumes at the stored offsets, so
+nothing is applied twice or skipped whatever the crash. The offsets are also committed to Kafka
+after each transaction, for lag monitoring (the `race_group`), off the write path.
 
 A batch PostgreSQL refuses for its content (not a connection problem, which is retried) never
 stops the pipeline: `isolate` takes the board back to the stored state and writes the batch's
@@ -22,15 +26,18 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
 
 from schemas.deadletter import DeadLetter
-from schemas.topics import DEAD_LETTERS, ODDS_LIVE, odds_group
-from streams.analytics import CONSUMER, BatchOutcome, MarketFeeds, OddsBatch, race_partition
+from schemas.market import MarketState
+from schemas.racecards import Racecard
+from schemas.topics import DEAD_LETTERS, MARKET_STATE, ODDS_LIVE, RACE_TOPICS, RACECARDS, race_group
+from streams.analytics import BatchOutcome, MarketFeeds, OddsBatch
 from streams.deadletter import dead_letter, send_dead_letter
 from streams.market_store import (
     ANALYSED_SQL,
@@ -44,13 +51,18 @@ from streams.market_store import (
     restore_races,
 )
 from streams.metrics import EVENTS_CONSUMED, RACES_HELD, RACES_RETIRED, RACES_REVIVED
+from streams.partitioning import race_partition
 from streams.race_market import RaceMarket
+from streams.race_rows import RACE_EVENT_ROWS, InvalidEvent, validate
 from streams.settings import StreamsSettings
-from streams.sink import BatchSink, RowsRefused, SinkFactory
+from streams.sink import BatchSink, Rows, RowsRefused, SinkFactory, UpsertTable
 
 log = logging.getLogger(__name__)
 
-Batch = dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
+CONSUMER = "race-pipeline"  # as dead letters name it
+
+Record: TypeAlias = ConsumerRecord[bytes, bytes]
+Batch = dict[TopicPartition, list[Record]]
 # Events applied between two turns of the event loop: the previous batch's write needs the loop
 # for each of its statements, so applying a whole batch in one go would leave PostgreSQL idle.
 STEP = 50
@@ -61,14 +73,14 @@ class Pending:
     """A batch applied to the board, waiting for its transaction."""
 
     outcome: BatchOutcome
-    records: list[ConsumerRecord[bytes, bytes]]
-    offsets: dict[int, int]  # partition -> next offset
+    records: list[Record]
+    offsets: dict[TopicPartition, int]  # the next offset of each topic partition
     letters: list[DeadLetter]
     sent: list[Awaitable[Any]]  # its analytics records on their way to Kafka
-    waiting: list[asyncio.Future[None]]  # reference agents whose headers it stores
+    rows: list[tuple[UpsertTable, Rows]]  # of its cards, states and results
 
 
-class OddsPipeline:
+class RacePipeline:
     def __init__(
         self,
         settings: StreamsSettings,
@@ -80,30 +92,37 @@ class OddsPipeline:
         self.feeds = feeds
         self.sink = sink
         self.park = park
-        self.consumer_name = odds_group(settings.app_id)
+        self.consumer_name = race_group(settings.app_id)
         self.writing: asyncio.Task[None] | None = None
         self.written: Pending | None = None  # what `writing` stores
         # While a refused batch is isolated, its rejects are parked once, not at every halving.
-        self.parked: set[tuple[int, int]] | None = None
+        self.parked: set[tuple[str, int, int]] | None = None
         self.follow_ups: set[asyncio.Future[None]] = set()
         self.consumer: AIOKafkaConsumer | None = None
         # A rebalance (aiokafka runs the listener in its own task) waits for the batch in hand.
         self.lock = asyncio.Lock()
-        # Partition -> offset of the next event to apply: a batch fetched before a rebalance may
-        # hold events of a partition gone elsewhere, or that the restored state already has.
-        self.positions: dict[int, int] = {}
-        # Partition -> the highest offset mirrored to the Kafka group. Batches are acknowledged
-        # concurrently and may finish out of order; an older one must not move the mirror back.
-        self.mirrored: dict[int, int] = {}
+        # The offset of the next event to apply per topic partition: a batch fetched before a
+        # rebalance may hold events of a partition gone elsewhere, or that the restored state has.
+        self.positions: dict[TopicPartition, int] = {}
+        # The highest offset mirrored to the Kafka group. Batches are acknowledged concurrently
+        # and may finish out of order; an older one must not move the mirror back.
+        self.mirrored: dict[TopicPartition, int] = {}
 
     # -- one batch --------------------------------------------------------------------------
 
     async def process(self, batch: Batch) -> Pending:
         """Apply a batch (possibly empty: then pending analytics and headers only) and publish
-        its analytics; the caller hands the result to `store`."""
+        its analytics; the caller hands the result to `store`. Cards, states and results go
+        first, then prices: each topic in its partition's order."""
         settings = self.settings
         records = [record for part in batch.values() for record in part]
-        values = [record.value or b"" for record in records]
+        odds_records = [r for r in records if r.topic == ODDS_LIVE.name]
+        rows: list[tuple[UpsertTable, Rows]] = []
+        letters = [
+            dead_letter(record, reason, CONSUMER)
+            for record, reason in await self.apply_race_events(records, rows)
+        ]
+        values = [record.value or b"" for record in odds_records]
         odds = OddsBatch(self.feeds.board)
         for start in range(0, len(values), STEP):
             step = values[start : start + STEP]
@@ -117,47 +136,75 @@ class OddsPipeline:
             (settings.analytics_interval_s, settings.analytics_share) if records else (0.0, None)
         )
         outcome = odds.finish(time.monotonic(), interval, share)
-        EVENTS_CONSUMED.labels(ODDS_LIVE.name).inc(len(records))
+        for tp, part in batch.items():
+            EVENTS_CONSUMED.labels(tp.topic).inc(len(part))
         RACES_HELD.set(len(self.feeds.board.races))
         RACES_RETIRED.set(len(self.feeds.board.retired))
-        letters = [dead_letter(records[i], reason, CONSUMER) for i, reason in outcome.rejects]
-        offsets = {tp.partition: part[-1].offset + 1 for tp, part in batch.items() if part}
+        letters += [dead_letter(odds_records[i], reason, CONSUMER) for i, reason in outcome.rejects]
+        offsets = {tp: part[-1].offset + 1 for tp, part in batch.items() if part}
         sent = await self.feeds.publish(outcome.readout)
-        return Pending(outcome, records, offsets, letters, sent, self.feeds.take_waiting())
+        return Pending(outcome, records, offsets, letters, sent, rows)
+
+    async def apply_race_events(
+        self, records: list[Record], rows: list[tuple[UpsertTable, Rows]]
+    ) -> list[tuple[Record, str]]:
+        """Apply the cards and market states of `records` to the board and add the rows of
+        every card, state and result to `rows`; returns the records rejected, with the reason."""
+        board, rejects = self.feeds.board, []
+        for record in records:
+            topic = record.topic
+            if topic == ODDS_LIVE.name:
+                continue
+            try:
+                event = validate(RACE_EVENT_ROWS[topic][0], record.value)
+            except InvalidEvent as error:
+                rejects.append((record, str(error)))
+                continue
+            if topic in (RACECARDS.name, MARKET_STATE.name):
+                if event.race_id in board.retired:
+                    await self.revive([event.race_id])
+                if isinstance(event, Racecard):
+                    board.apply_card(event)
+                elif isinstance(event, MarketState):
+                    board.apply_status(event)
+            rows.extend(RACE_EVENT_ROWS[topic][1](event))
+        return rejects
 
     async def store(self, pending: Pending) -> None:
         """The batch's transaction: then its events count as done."""
         for letter in pending.letters:  # parked before their offsets move past them
             if self.parked is not None:
-                if (letter.partition, letter.offset) in self.parked:
+                key = (letter.topic, letter.partition, letter.offset)
+                if key in self.parked:
                     continue
-                self.parked.add((letter.partition, letter.offset))
+                self.parked.add(key)
             await self.park(letter)
+        by_topic: dict[str, dict[int, int]] = {}
+        for tp, offset in pending.offsets.items():
+            by_topic.setdefault(tp.topic, {})[tp.partition] = offset
         writes = [
+            *pending.rows,
             *pending.outcome.writes,
-            (STREAM_OFFSETS, offset_rows(self.consumer_name, ODDS_LIVE.name, pending.offsets)),
+            *(
+                (STREAM_OFFSETS, offset_rows(self.consumer_name, topic, offsets))
+                for topic, offsets in by_topic.items()
+            ),
         ]
         await self.sink.write(writes)
-        for waiter in pending.waiting:
-            if not waiter.done():
-                waiter.set_result(None)
         self.after(self.acknowledge(pending))
 
     async def acknowledge(self, pending: Pending) -> None:
         """Off the write path: the batch's analytics reach Kafka, and its offsets are mirrored
         to the Kafka group (for lag monitoring; PostgreSQL holds the truth)."""
         await asyncio.gather(*pending.sent)
-        newer = {p: o for p, o in pending.offsets.items() if o > self.mirrored.get(p, -1)}
+        newer = {tp: o for tp, o in pending.offsets.items() if o > self.mirrored.get(tp, -1)}
         if self.consumer is not None and newer:
             self.mirrored.update(newer)
-            offsets = {
-                TopicPartition(ODDS_LIVE.name, p): OffsetAndMetadata(o, "")
-                for p, o in newer.items()
-            }
+            offsets = {tp: OffsetAndMetadata(o, "") for tp, o in newer.items()}
             try:
                 await self.consumer.commit(offsets)
             except KafkaError as error:  # a rebalance: the next batch's commit catches up
-                log.info("odds offsets not mirrored to Kafka: %s", error)
+                log.info("race offsets not mirrored to Kafka: %s", error)
 
     def after(self, work: Awaitable[None]) -> None:
         task = asyncio.ensure_future(work)
@@ -167,21 +214,22 @@ class OddsPipeline:
     def idle(self) -> bool:
         """Nothing to read out, store or retire: a poll without events can be skipped."""
         board = self.feeds.board
-        pending = board.changed or board.dirty_races or board.dirty_books or board.retire_deferred
-        return not (pending or self.feeds.waiting)
+        return not (
+            board.changed or board.dirty_races or board.dirty_books or board.retire_deferred
+        )
 
     def unapplied(self, batch: Batch) -> Batch:
         """The events of `batch` on partitions this worker holds that are not applied yet."""
         fresh: Batch = {}
         for tp, records in batch.items():
-            position = self.positions.get(tp.partition)
+            position = self.positions.get(tp)
             if position is None:
                 continue
             if records and records[0].offset < position:
                 records = [r for r in records if r.offset >= position]
             if records:
                 fresh[tp] = records
-                self.positions[tp.partition] = records[-1].offset + 1
+                self.positions[tp] = records[-1].offset + 1
         return fresh
 
     async def handle(self, batch: Batch) -> Pending | None:
@@ -226,10 +274,7 @@ class OddsPipeline:
         self.written = None
         records = [*failed.records, *applied.records]
         log.warning("%d events refused by PostgreSQL (%s); isolating", len(records), refused)
-        self.feeds.ready.clear()  # the reference agents wait, then apply their changes again
-        self.feeds.reset([*failed.waiting, *applied.waiting])
         await self.rewind()
-        self.feeds.ready.set()
         self.parked = set()
         try:
             await self.write_halving(records)
@@ -239,13 +284,13 @@ class OddsPipeline:
     async def rewind(self) -> None:
         """The board and positions of every held partition back to what PostgreSQL stores."""
         await asyncio.gather(*self.follow_ups)
-        partitions = set(self.positions)
-        self.forget(partitions)
-        offsets = await self.restore(partitions)
-        for partition in partitions:
-            self.positions[partition] = offsets.get(partition, 0)
+        assigned = set(self.positions)
+        self.forget({tp.partition for tp in assigned})
+        offsets = await self.restore({tp.partition for tp in assigned})
+        for tp in assigned:
+            self.positions[tp] = offsets.get(tp, 0)
 
-    async def write_halving(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+    async def write_halving(self, records: list[Record]) -> None:
         batch: Batch = {}
         for record in records:
             batch.setdefault(TopicPartition(record.topic, record.partition), []).append(record)
@@ -256,7 +301,6 @@ class OddsPipeline:
         try:
             await self.store(pending)
         except RowsRefused as refused:
-            self.feeds.reset(pending.waiting)
             await self.rewind()
             if len(pending.records) > 1:
                 half = len(pending.records) // 2
@@ -267,9 +311,9 @@ class OddsPipeline:
             await self.park(dead_letter(record, f"refused by PostgreSQL: {refused}", CONSUMER))
             past = {record.partition: record.offset + 1}
             await self.sink.write(
-                [(STREAM_OFFSETS, offset_rows(self.consumer_name, ODDS_LIVE.name, past))]
+                [(STREAM_OFFSETS, offset_rows(self.consumer_name, record.topic, past))]
             )
-            self.positions[record.partition] = record.offset + 1
+            self.positions[TopicPartition(record.topic, record.partition)] = record.offset + 1
 
     # -- partitions -------------------------------------------------------------------------
 
@@ -285,16 +329,10 @@ class OddsPipeline:
         RACES_REVIVED.inc(len(race_ids))
         log.info("revived %s from PostgreSQL", ", ".join(race_ids))
 
-    async def revive_locked(self, race_ids: list[str]) -> None:
-        """`revive` for the reference agents (between two of the pipeline's batches)."""
-        async with self.lock:
-            if retired := [r for r in race_ids if r in self.feeds.board.retired]:
-                await self.revive(retired)
-
-    async def restore(self, partitions: set[int]) -> dict[int, int]:
+    async def restore(self, partitions: set[int]) -> dict[TopicPartition, int]:
         """Restore the races of `partitions` from PostgreSQL onto the board, but for those the
-        board would have retired; returns their stored next offsets (absent: never consumed,
-        start at the beginning)."""
+        board would have retired; returns the stored next offset of each of their topic
+        partitions (absent: never consumed, start at the beginning)."""
         board = self.feeds.board
         headers = parse_headers(
             (race_id, header)
@@ -312,20 +350,29 @@ class OddsPipeline:
             len(race_ids),
             len(retired),
         )
-        stored = await self.sink.fetch(OFFSETS_SQL, self.consumer_name, ODDS_LIVE.name)
-        return {p: offset for p, offset in stored if p in partitions}
+        offsets: dict[TopicPartition, int] = {}
+        for topic in RACE_TOPICS:
+            stored = await self.sink.fetch(OFFSETS_SQL, self.consumer_name, topic.name)
+            offsets.update(
+                (TopicPartition(topic.name, p), offset) for p, offset in stored if p in partitions
+            )
+        return offsets
 
     async def retired(self, headers: list[tuple[str, dict[str, Any]]]) -> set[str]:
         """The races of `headers` to leave in PostgreSQL, as the board retires them: quiet for
-        its horizon behind the newest event, and analysed (analytics as new as the state).
-        Their books' coverage is read out again (it counts the races held)."""
+        its horizon behind the newest event of their partition, and analysed (analytics as new
+        as the state). Their books' coverage is read out again (it counts the races held)."""
         board = self.feeds.board
         if board.retire_after_us is None or not headers:
             return set()
         facts = dict(headers)
-        board.now = max(board.now, *(fact["latest"] for fact in facts.values()))
-        horizon = board.now - board.retire_after_us
-        quiet = [r for r, fact in facts.items() if RaceMarket.stored_last_activity(fact) < horizon]
+        for race_id, fact in facts.items():
+            board.see(race_id, fact["latest"])
+        quiet = [
+            r
+            for r, fact in facts.items()
+            if RaceMarket.stored_last_activity(fact) < board.horizon(r)
+        ]
         analysed = dict(await self.sink.fetch(ANALYSED_SQL, quiet)) if quiet else {}
         retired = {r for r in quiet if analysed.get(r, -1) >= facts[r]["revision"]}
         for race_id in retired:
@@ -338,12 +385,10 @@ class OddsPipeline:
     def forget(self, partitions: set[int]) -> None:
         """Drop the races and positions of partitions another worker now owns (restored again if
         they return)."""
-        board = self.feeds.board
-        held = [*board.races, *board.retired]
-        board.forget([r for r in held if race_partition(r) in partitions])
-        for partition in partitions:
-            self.positions.pop(partition, None)
-            self.mirrored.pop(partition, None)
+        self.feeds.board.forget_partitions(partitions)
+        for tp in [tp for tp in self.positions if tp.partition in partitions]:
+            del self.positions[tp]
+            self.mirrored.pop(tp, None)
 
     # -- the consumer -----------------------------------------------------------------------
 
@@ -359,8 +404,10 @@ class OddsPipeline:
             session_timeout_ms=int(settings.session_timeout_s * 1000),
             heartbeat_interval_ms=int(settings.heartbeat_interval_s * 1000),
             group_instance_id=settings.instance_id,
+            # Partition p of every race topic to the same member: a worker owns whole races.
+            partition_assignment_strategy=(RangePartitionAssignor,),
         )
-        consumer.subscribe([ODDS_LIVE.name], listener=_Rebalance(self, consumer))
+        consumer.subscribe([t.name for t in RACE_TOPICS], listener=_Rebalance(self, consumer))
         await consumer.start()
         self.consumer = consumer
         timeout_ms = int(settings.flush_interval_s * 1000)
@@ -377,28 +424,31 @@ class OddsPipeline:
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]  # untyped aiokafka base
-    def __init__(self, pipeline: OddsPipeline, consumer: AIOKafkaConsumer) -> None:
+    def __init__(self, pipeline: RacePipeline, consumer: AIOKafkaConsumer) -> None:
         self.pipeline = pipeline
         self.consumer = consumer
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         pipeline = self.pipeline
         async with pipeline.lock:
-            pipeline.feeds.ready.clear()
             await pipeline.settle()
             pipeline.forget({tp.partition for tp in revoked})
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         pipeline = self.pipeline
+        partitions = {tp.partition for tp in assigned}
+        whole = len(RACE_TOPICS)
+        if split := [p for p in partitions if sum(tp.partition == p for tp in assigned) < whole]:
+            # The range assignor never does this while the race topics are co-partitioned.
+            raise RuntimeError(f"partitions {split} assigned without all of {RACE_TOPICS}")
         async with pipeline.lock:
-            offsets = await pipeline.restore({tp.partition for tp in assigned})
+            offsets = await pipeline.restore(partitions)
             for tp in assigned:
-                if tp.partition in offsets:
-                    self.consumer.seek(tp, offsets[tp.partition])
+                if tp in offsets:
+                    self.consumer.seek(tp, offsets[tp])
                 else:
                     await self.consumer.seek_to_beginning(tp)
-                pipeline.positions[tp.partition] = offsets.get(tp.partition, 0)
-            pipeline.feeds.ready.set()
+                pipeline.positions[tp] = offsets.get(tp, 0)
 
 
 def register(app: Any, settings: StreamsSettings, feeds: MarketFeeds, sinks: SinkFactory) -> None:
@@ -408,8 +458,6 @@ def register(app: Any, settings: StreamsSettings, feeds: MarketFeeds, sinks: Sin
         await send_dead_letter(dead_letters, letter)
 
     @app.task
-    async def odds_pipeline() -> None:
+    async def race_pipeline() -> None:
         async with sinks() as sink:
-            pipeline = OddsPipeline(settings, feeds, sink, park)
-            feeds.revive = pipeline.revive_locked
-            await pipeline.run()
+            await RacePipeline(settings, feeds, sink, park).run()
