@@ -72,7 +72,13 @@ class KeyCache:
         cached = self._entries.get(digest)
         now = time.monotonic()
         if cached is not None and now - cached[0] < self.ttl_s:
-            return cached[1]
+            caller = cached[1]
+            if caller is not None and caller.key_id is not None:
+                # A newer answer by id (the stream's revocation sweep) may have seen it revoked.
+                seen = self._active.get(caller.key_id)
+                if seen is not None and seen[0] >= cached[0] and not seen[1]:
+                    return None
+            return caller
         row = await pool.fetchrow(
             "SELECT id, rate_limit_per_min FROM api_keys "
             "WHERE key_hash = $1 AND revoked_at IS NULL",

@@ -84,6 +84,7 @@ class LiveHub:
         self._wide: set[Subscription] = set()
         self._token: str | None = None
         self.history_slots = asyncio.Semaphore(settings.history_readers)
+        self.history_busy = 0  # slots held (reported by /v1/stream/status)
         self.replays: Counter[str] = Counter()  # running replays per identity (key or address)
         self._ids = itertools.count(1)
         self._prefix = f"{socket.gethostname()}-{os.getpid()}"
@@ -480,6 +481,11 @@ class LiveHub:
                 for tp, p in zip(self.partitions, self.positions, strict=True)
             },
             "counters": dict(self.counters),
+            "history": {
+                "readers": self.settings.history_readers,
+                "busy": self.history_busy,
+                "replays": sum(self.replays.values()),
+            },
             "busiest_sessions": [
                 {
                     "connection_id": s.connection_id,

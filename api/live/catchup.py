@@ -50,9 +50,11 @@ async def history_slot(hub: "LiveHub") -> AsyncIterator[None]:
         raise unavailable(
             f"all {hub.settings.history_readers} history readers are busy; try again"
         ) from None
+    hub.history_busy += 1
     try:
         yield
     finally:
+        hub.history_busy -= 1
         hub.history_slots.release()
 
 

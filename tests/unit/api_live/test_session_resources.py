@@ -72,7 +72,9 @@ def replay(sub_id: str) -> bytes:
 
 
 def free_slots(hub: LiveHub) -> int:
-    return hub.history_slots._value  # a semaphore has no public count of free permits
+    free = hub.history_slots._value  # a semaphore has no public count of free permits
+    assert free == hub.settings.history_readers - hub.describe()["history"]["busy"]
+    return free
 
 
 def errors(session: Session) -> list[dict[str, Any]]:
