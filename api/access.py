@@ -6,11 +6,15 @@ carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` (se
 window resets); a request over the limit gets 429 with `Retry-After`. Without a key, requests are
 allowed only when `auth_required` is off, and are limited per client address.
 Limits are per API process and per fixed one-minute window.
+
+Every HTTP route goes through it, the live stream's included, except `OPEN_PATHS`: liveness and
+readiness for load balancers, the API's documentation and the dashboard's static files, none of
+which serve data. Websockets check the same keys themselves (api/live/credentials.py).
 """
 
 import math
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,40 +31,95 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 WINDOW_S = 60
-# The live stream's HTTP routes check its own credentials (stream keys and minted tokens).
-OPEN_PATHS = (
-    "/health", "/ready", "/metrics", "/docs", "/redoc", "/openapi.json", "/asyncapi", "/static",
-    "/v1/stream",
-)  # fmt: skip
+# Served without a key even when keys are required: no data behind any of them.
+OPEN_PATHS = frozenset({
+    "/health", "/ready",  # load balancers and orchestrators
+    "/", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", "/asyncapi.json",
+})  # fmt: skip
+OPEN_PREFIXES = ("/static/",)  # the dashboard's files (its data calls need a key like any)
+CALLER = "darkhorses.caller"  # where the middleware leaves the caller in the request's scope
+_MAX_CACHED = 10_000
+
+
+def is_open(path: str) -> bool:
+    return path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)
 
 
 @dataclass(frozen=True, slots=True)
 class Caller:
     id: str
     limit_per_min: int
+    key_id: str | None = None  # None: an anonymous caller (keys not required)
+
+
+def caller_of(scope: Scope) -> Caller | None:
+    """Who made a request that passed access control (None on open paths)."""
+    caller: Caller | None = scope.get(CALLER)
+    return caller
 
 
 class KeyCache:
+    """API keys by hash (REST and the stream's keys) and by id (the stream's tokens and open
+    connections), each answer kept `ttl_s`: the longest a revoked key keeps working."""
+
     def __init__(self, ttl_s: float) -> None:
         self.ttl_s = ttl_s
         self._entries: dict[str, tuple[float, Caller | None]] = {}
+        self._active: dict[str, tuple[float, bool]] = {}
 
     async def lookup(self, pool: asyncpg.Pool, key: str) -> Caller | None:
         digest = hash_key(key)
         cached = self._entries.get(digest)
         now = time.monotonic()
         if cached is not None and now - cached[0] < self.ttl_s:
-            return cached[1]
+            caller = cached[1]
+            if caller is not None and caller.key_id is not None:
+                # A newer answer by id (the stream's revocation sweep) may have seen it revoked.
+                seen = self._active.get(caller.key_id)
+                if seen is not None and seen[0] >= cached[0] and not seen[1]:
+                    return None
+            return caller
         row = await pool.fetchrow(
             "SELECT id, rate_limit_per_min FROM api_keys "
             "WHERE key_hash = $1 AND revoked_at IS NULL",
             digest,
         )
-        caller = Caller(f"key:{row['id']}", row["rate_limit_per_min"]) if row else None
-        if len(self._entries) > 10_000:
+        caller = Caller(f"key:{row['id']}", row["rate_limit_per_min"], row["id"]) if row else None
+        if len(self._entries) > _MAX_CACHED:
             self._entries.clear()
         self._entries[digest] = (now, caller)
+        if caller is not None and caller.key_id is not None:
+            self._remember(caller.key_id, True, now)
         return caller
+
+    async def active(
+        self, pool: asyncpg.Pool, key_ids: Iterable[str], fresh: bool = False
+    ) -> frozenset[str]:
+        """Which of these key ids are active (not revoked); `fresh` asks the database for all
+        of them (and refreshes the cache) instead of trusting answers up to `ttl_s` old."""
+        now = time.monotonic()
+        known: set[str] = set()
+        ask: list[str] = []
+        for key_id in set(key_ids):
+            cached = self._active.get(key_id)
+            if fresh or cached is None or now - cached[0] >= self.ttl_s:
+                ask.append(key_id)
+            elif cached[1]:
+                known.add(key_id)
+        if ask:
+            rows = await pool.fetch(
+                "SELECT id FROM api_keys WHERE id = ANY($1::text[]) AND revoked_at IS NULL", ask
+            )
+            found = {row["id"] for row in rows}
+            for key_id in ask:
+                self._remember(key_id, key_id in found, now)
+            known |= found
+        return frozenset(known)
+
+    def _remember(self, key_id: str, active: bool, now: float) -> None:
+        if len(self._active) > _MAX_CACHED:
+            self._active.clear()
+        self._active[key_id] = (now, active)
 
 
 class RateLimiter:
@@ -89,7 +148,7 @@ class AccessControl:
         self.limiter = RateLimiter()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(OPEN_PATHS) or scope["path"] == "/":
+        if scope["type"] != "http" or is_open(scope["path"]):
             await self.app(scope, receive, send)
             return
         key = _presented_key(scope)
@@ -100,7 +159,8 @@ class AccessControl:
                 await _reject(send, 401, "invalid_api_key", "the API key is unknown or revoked")
                 return
         elif self.settings.auth_required:
-            await _reject(send, 401, "missing_api_key", "send an API key in the X-API-Key header")
+            await _reject(send, 401, "missing_api_key",
+                          "send an API key as X-API-Key or Authorization: Bearer")  # fmt: skip
             return
         else:
             client = scope.get("client") or ("unknown", 0)
@@ -127,6 +187,7 @@ class AccessControl:
                 message["headers"] = [*message.get("headers", []), *limit_headers]
             await send(message)
 
+        scope[CALLER] = caller
         await self.app(scope, receive, send_with_limits)
 
 

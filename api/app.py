@@ -36,7 +36,9 @@ from schemas.topics import race_group
 
 
 def create_app(settings: ApiSettings, live_settings: LiveSettings | None = None) -> FastAPI:
+    """Raises InsecureSecretError when keys are required and the stream's secret is public."""
     live = live_settings or LiveSettings()
+    live.check_secret(settings.auth_required)
     keys = KeyCache(settings.api_key_cache_s)  # one cache of API keys for REST and the stream
 
     @asynccontextmanager
@@ -45,7 +47,7 @@ def create_app(settings: ApiSettings, live_settings: LiveSettings | None = None)
             settings.kafka_bootstrap_servers, race_group(settings.streams_group_id), live_topics()
         )
         async with open_pool(settings) as pool:
-            credentials = _stream_credentials(settings, live, pool, keys)
+            credentials = _stream_credentials(settings, pool, keys)
             fanout = LiveHub(settings.kafka_bootstrap_servers, live, credentials)
             async with fanout.running(), health.open():
                 book_cache = MicroCache(settings.book_cache_s)
@@ -101,12 +103,21 @@ def create_app(settings: ApiSettings, live_settings: LiveSettings | None = None)
     return app
 
 
+# Open connections' keys are re-checked this often at least, whatever the cache window.
+MIN_RECHECK_S = 0.5
+
+
 def _stream_credentials(
-    settings: ApiSettings, live: LiveSettings, pool: asyncpg.Pool, keys: KeyCache
+    settings: ApiSettings, pool: asyncpg.Pool, keys: KeyCache
 ) -> StreamCredentials:
-    """The stream accepts the REST API's keys too, looked up through REST's own key cache."""
+    """The stream takes the REST API's keys, the one store, through REST's own key cache."""
 
-    async def known_key(api_key: str) -> bool:
-        return await keys.lookup(pool, api_key) is not None
+    async def key_id(api_key: str) -> str | None:
+        caller = await keys.lookup(pool, api_key)
+        return None if caller is None else caller.key_id
 
-    return StreamCredentials(live, settings.auth_required, known_key)
+    async def active(key_ids: frozenset[str], fresh: bool) -> frozenset[str]:
+        return await keys.active(pool, key_ids, fresh)
+
+    recheck_s = max(settings.api_key_cache_s, MIN_RECHECK_S)
+    return StreamCredentials(settings.auth_required, key_id, active, recheck_s)

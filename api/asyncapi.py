@@ -108,7 +108,10 @@ SERVER_FRAMES: dict[str, dict[str, Any]] = {
     "error": _frame("error", "Typed error; the connection stays open unless `fatal`.",
                     id={"type": ["string", "null"]}, code={"enum": [c.value for c in ErrorCode]},
                     message={"type": "string"}, fatal={"type": "boolean"},
-                    retry_after_ms={"type": ["integer", "null"]}),
+                    retry_after_ms={"type": ["integer", "null"]},
+                    detail={"type": ["object", "null"],
+                            "description": "`problems` (field, message) of an invalid frame; "
+                                           "`sub_id` of a failed replay."}),
     "reconnect": _frame("reconnect", "The server is about to close: reconnect with `tokens`.",
                         reason={"enum": ["shutdown", "slow_consumer"]},
                         close_code={"type": "integer"}, retry_after_ms={"type": "integer"},
@@ -136,8 +139,11 @@ def document() -> dict[str, Any]:
             "address": "/v1/stream",
             "title": "Live odds stream",
             "description": (
-                "Credentials: `api_key` or `token` query parameter, `X-API-Key` header or an "
-                "`auth` frame. Server messages carry one or more frames, one JSON object per "
+                "Credentials (an API key, or a token minted from one by POST /v1/stream/token; "
+                "required when the API requires keys): `api_key` or `token` query parameter, "
+                "`X-API-Key` or `Authorization: Bearer` header, or an `auth` frame. A connection "
+                "whose key is revoked is closed with 4001. Server messages carry one or more "
+                "frames, one JSON object per "
                 "line. Close codes: " + ", ".join(f"{c.value} {c.name.lower()}" for c in CloseCode)
             ),
             "messages": {name: {"$ref": f"#/components/messages/{name}"} for name in messages},

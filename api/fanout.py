@@ -6,6 +6,10 @@ beginning of retention (or from `bootstrap_hours` back, via offsets for times) u
 offsets it saw at start, and only then reports ready. From there each record is validated once,
 applied to its race's book, rendered once per distinct view and offered to every subscription
 that matches; a resume token (positions + epoch) is made once per record that anyone receives.
+
+With keys required, every open connection is bound to its API key: every `recheck_s` of its
+credentials (the API key cache window) the hub asks the key store which keys of open
+connections are still active, and closes the others with 4001.
 """
 
 import asyncio
@@ -16,7 +20,8 @@ import os
 import socket
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -42,6 +47,20 @@ from schemas.topics import MARKET_STATE, ODDS_LIVE, RACECARDS
 log = logging.getLogger(__name__)
 
 
+@dataclass(eq=False)
+class RawListener:
+    """A client of the legacy raw feed (/v1/stream/odds): its races, queue and API key."""
+
+    races: frozenset[str] | None
+    outbox: Outbox
+    key_id: str | None = None
+    revoked: bool = False
+
+    def revoke(self) -> None:
+        self.revoked = True
+        self.outbox.ready.set()  # wake its sender, which closes with 4001
+
+
 class LiveHub:
     def __init__(
         self,
@@ -51,12 +70,12 @@ class LiveHub:
     ) -> None:
         self.bootstrap_servers = bootstrap_servers
         self.settings = settings
-        self.credentials = credentials or StreamCredentials(settings)
+        self.credentials = credentials or StreamCredentials()
         self.signer = Signer(settings.secret.get_secret_value().encode())
         self.store = BookStore()
         self.ready = asyncio.Event()
         self.sessions: set[Session] = set()
-        self.raw_listeners: set[tuple[frozenset[str] | None, Outbox]] = set()
+        self.raw_listeners: set[RawListener] = set()
         self.partitions: list[TopicPartition] = []  # odds then market: the token's layout
         self.positions: list[int] = []
         self.start_offsets: list[int] = []
@@ -65,6 +84,8 @@ class LiveHub:
         self._wide: set[Subscription] = set()
         self._token: str | None = None
         self.history_slots = asyncio.Semaphore(settings.history_readers)
+        self.history_busy = 0  # slots held (reported by /v1/stream/status)
+        self.replays: Counter[str] = Counter()  # running replays per identity (key or address)
         self._ids = itertools.count(1)
         self._prefix = f"{socket.gethostname()}-{os.getpid()}"
         self._tasks: set[asyncio.Task[None]] = set()
@@ -77,6 +98,8 @@ class LiveHub:
             asyncio.create_task(self._consume(), name="live-hub"),
             asyncio.create_task(self._heartbeats(), name="live-heartbeats"),
         ]
+        if not self.credentials.open_mode:
+            tasks.append(asyncio.create_task(self._revocations(), name="live-revocations"))
         try:
             yield self
         finally:
@@ -129,11 +152,22 @@ class LiveHub:
 
     # -- subscriptions ----------------------------------------------------------------------------
 
+    def check_replay_quota(self, identity: str) -> None:
+        limit = self.settings.max_replays_per_key
+        if self.replays[identity] >= limit:
+            raise LiveError(f"at most {limit} replays at a time per API key; wait for one to end",
+                            code=ErrorCode.TOO_MANY_REPLAYS, retry_after_ms=5_000)  # fmt: skip
+
     def attach(self, sub: Subscription) -> None:
         request = sub.request
         if request.replay is not None:
             sub.mode = "replay"
-            self._spawn(replay(self, sub))
+            sub.replay_quota = sub.session.identity
+            self.replays[sub.replay_quota] += 1
+            sub.history = self._spawn(replay(self, sub))
+            # The replay ends its quota itself; this is for a task cancelled before it first
+            # ran, which never enters its body.
+            sub.history.add_done_callback(lambda _: self.end_replay(sub))
             return
         reason = "subscribe"
         if request.resume_token is not None:
@@ -143,7 +177,7 @@ class LiveHub:
                 sub.skip_below = point.offsets
                 sub.last_token = request.resume_token
                 self._register(sub)
-                self._spawn(catch_up(self, sub, point, list(self.positions)))
+                sub.history = self._spawn(catch_up(self, sub, point, list(self.positions)))
                 return
             self.counters[f"resume_{reason}"] += 1
         self._register(sub)
@@ -190,10 +224,19 @@ class LiveHub:
         subs.extend(s for s in self._wide if s.matches(book))
         return subs
 
-    def _spawn(self, coro: Any) -> None:
+    def end_replay(self, sub: Subscription) -> None:
+        """Give back the replay's place in its key's quota (once, however it ended)."""
+        identity, sub.replay_quota = sub.replay_quota, None
+        if identity is not None:
+            self.replays[identity] -= 1
+            if self.replays[identity] <= 0:
+                del self.replays[identity]
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     # -- consuming ------------------------------------------------------------------------------
 
@@ -348,19 +391,46 @@ class LiveHub:
     # -- legacy raw feed (/v1/stream/odds) ----------------------------------------------------
 
     @contextlib.contextmanager
-    def raw_listener(self, race_ids: frozenset[str] | None) -> Iterator[Outbox]:
-        entry = (race_ids, Outbox(self.settings.queue_limit, self.settings.queue_limit))
-        self.raw_listeners.add(entry)
+    def raw_listener(
+        self, race_ids: frozenset[str] | None, key_id: str | None
+    ) -> Iterator[RawListener]:
+        limit = self.settings.queue_limit
+        listener = RawListener(race_ids, Outbox(limit, limit), key_id)
+        self.raw_listeners.add(listener)
         try:
-            yield entry[1]
+            yield listener
         finally:
-            self.raw_listeners.discard(entry)
+            self.raw_listeners.discard(listener)
 
     def _publish_raw(self, race_id: str, payload: bytes | None) -> None:
         frame = '{"type":"odds","data":' + (payload or b"").decode() + "}"
-        for race_ids, outbox in self.raw_listeners:
-            if race_ids is None or race_id in race_ids:
-                outbox.put_text(frame)
+        for listener in self.raw_listeners:
+            if listener.races is None or race_id in listener.races:
+                listener.outbox.put_text(frame)
+
+    # -- revoked keys ---------------------------------------------------------------------------
+
+    async def _revocations(self) -> None:
+        while True:
+            await asyncio.sleep(self.credentials.recheck_s)
+            try:
+                await self.close_revoked()
+            except Exception:  # the key store is down: keep what is open, try again
+                log.warning("could not re-check the API keys of open connections", exc_info=True)
+
+    async def close_revoked(self) -> None:
+        """Close (4001) every open connection whose API key is no longer active."""
+        bound: dict[Session | RawListener, str] = {}
+        connections: list[Session | RawListener] = [*self.sessions, *self.raw_listeners]
+        for connection in connections:
+            if connection.key_id is not None:
+                bound[connection] = connection.key_id
+        if not bound:
+            return
+        active = await self.credentials.active(frozenset(bound.values()), True)
+        for connection, key_id in bound.items():
+            if key_id not in active:
+                connection.revoke()
 
     # -- heartbeats -----------------------------------------------------------------------------
 
@@ -411,6 +481,11 @@ class LiveHub:
                 for tp, p in zip(self.partitions, self.positions, strict=True)
             },
             "counters": dict(self.counters),
+            "history": {
+                "readers": self.settings.history_readers,
+                "busy": self.history_busy,
+                "replays": sum(self.replays.values()),
+            },
             "busiest_sessions": [
                 {
                     "connection_id": s.connection_id,

@@ -83,6 +83,8 @@ def serve(settings: ApiSettings, live: LiveSettings | None = None) -> None:
     Each worker is a whole API process (its own Kafka fan-out, pool and caches): any of them can
     serve any client, since all state comes from Kafka and PostgreSQL.
     """
+    live = live or LiveSettings()
+    live.check_secret(settings.auth_required)  # before any sibling starts
     siblings = [
         subprocess.Popen(
             [sys.executable, "-m", "darkhorses", "api"],
@@ -92,7 +94,7 @@ def serve(settings: ApiSettings, live: LiveSettings | None = None) -> None:
         for _ in range(settings.workers - 1)
     ]
     try:
-        _serve_one(settings, live or LiveSettings())
+        _serve_one(settings, live)
     finally:
         for sibling in siblings:
             sibling.send_signal(signal.SIGTERM)

@@ -3,7 +3,7 @@
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from darkhorses.settings import ConnectionSettings
+from darkhorses.settings import READER_ROLE, ConnectionSettings, login_url
 
 
 class ApiSettings(ConnectionSettings):
@@ -36,6 +36,15 @@ class ApiSettings(ConnectionSettings):
     streams_group_id: str = Field(
         default="darkhorses-streams", description="Consumer group whose lag /v1/statistics reports."
     )
-    read_only_role: str | None = Field(
-        default="darkhorses_reader", description="Database role every API connection runs as."
+    api_database_url: str | None = Field(
+        default=None,
+        validation_alias="DARKHORSES_API_DATABASE_URL",
+        description="How the API logs in to PostgreSQL: as the read-only role the migrations "
+        f"create ({READER_ROLE}), never as the owner. Unset: DATABASE_URL's server and database "
+        f"as {READER_ROLE} without a password (enough where the server trusts local logins, as "
+        "the embedded one does). `darkhorses db migrate` gives the role this URL's password.",
     )
+
+    @property
+    def reader_url(self) -> str:
+        return self.api_database_url or login_url(self.database_url, READER_ROLE)

@@ -1,23 +1,32 @@
 """Websocket live odds (`/v1/stream`), its REST helpers, and the legacy raw feed.
 
 WS   /v1/stream           the live protocol (docs: /asyncapi.json, README "Live stream")
-POST /v1/stream/token     a short-lived access token for browsers (HMAC-signed)
+POST /v1/stream/token     a short-lived access token for browsers (HMAC-signed, bound to the key)
 GET  /v1/stream/status    this process: readiness, positions, lag, sources, counters
 WS   /v1/stream/odds      legacy: every raw OddsSnapshot as {"type": "odds", "data": ...}
+
+The HTTP routes are behind the API's access control like every other (api/access.py); the
+websockets check the same keys themselves (api/live/credentials.py), from `?api_key=`,
+`?token=`, `X-API-Key` or `Authorization: Bearer`, and /v1/stream also from an `auth` frame.
 """
 
 import asyncio
 import contextlib
+import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel
 
+from api.access import caller_of
 from api.errors import ApiError
-from api.live.errors import AuthError, CloseCode, ErrorCode
+from api.fanout import LiveHub
+from api.live.errors import AuthError, CloseCode, ErrorCode, LiveError
 from api.live.session import Session, dumps
-from api.live.tokens import key_subject, mint_access
+from api.live.tokens import mint_access
 from api.state import AppState, WsState
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/v1", tags=["stream"])
 
@@ -36,18 +45,15 @@ class AccessToken(BaseModel):
 
 
 @router.post("/stream/token", response_model=AccessToken)
-async def mint_token(
-    state: AppState, x_api_key: Annotated[str | None, Header()] = None
-) -> AccessToken:
-    """Exchange an API key (header `X-API-Key`) for a token a browser can put in the URL."""
+async def mint_token(request: Request, state: AppState) -> AccessToken:
+    """Exchange an API key (`X-API-Key` or `Authorization: Bearer`) for a token a browser can
+    put in the URL. The token names the key's id: it stops working when the key is revoked."""
     live = state.fanout.settings
-    if state.fanout.credentials.open_mode:
-        subject = "open"
-    elif x_api_key is None or not await state.fanout.credentials.valid(x_api_key):
-        raise UnauthorizedError("a valid X-API-Key header is required")
-    else:
-        subject = key_subject(x_api_key)
-    token = mint_access(state.fanout.signer, subject, live.token_ttl_s)
+    caller = caller_of(request.scope)
+    key_id = caller.key_id if caller is not None else None
+    if key_id is None and not state.fanout.credentials.open_mode:
+        raise UnauthorizedError("send an API key as X-API-Key or Authorization: Bearer")
+    token = mint_access(state.fanout.signer, key_id, live.token_ttl_s)
     return AccessToken(token=token, expires_in_s=live.token_ttl_s)
 
 
@@ -79,13 +85,12 @@ async def live_stream(
     api_key: str | None = None,
     token: str | None = None,
 ) -> None:
-    """The live protocol; credentials in the query, an `X-API-Key` header or an `auth` frame."""
+    """The live protocol; credentials in the query, a header or an `auth` frame."""
     hub = state.fanout
     await websocket.accept()
     await hub.ready.wait()
     session = Session(hub, websocket, hub.connection_id())
-    header_key = websocket.headers.get("x-api-key")
-    credentials = api_key or header_key, token
+    credentials = _presented(websocket, api_key, token)
     hub.sessions.add(session)
     session.writer = asyncio.create_task(session.write())
     try:
@@ -95,6 +100,9 @@ async def live_stream(
             except AuthError as error:
                 session.send_frame(error.frame())
                 session.request_close(CloseCode.UNAUTHORIZED, error.code.value, notice=False)
+            except Exception:  # e.g. the key store is down: say so, keep the connection
+                log.warning("could not check the credentials of a connection", exc_info=True)
+                session.send_frame(_unavailable().frame())
         session.send_frame(session.welcome())
         await _read(websocket, session)
     finally:
@@ -133,16 +141,61 @@ async def _read(websocket: WebSocket, session: Session) -> None:
         await asyncio.wait_for(session.closed.wait(), 10)
 
 
+def _presented(
+    websocket: WebSocket, api_key: str | None, token: str | None
+) -> tuple[str | None, str | None]:
+    """The API key (query, `X-API-Key` or `Authorization: Bearer`) and token a client sent."""
+    header = websocket.headers.get("x-api-key")
+    authorization = websocket.headers.get("authorization", "")
+    bearer = authorization[7:] if authorization[:7].lower() == "bearer " else None
+    return api_key or header or bearer, token
+
+
+def _unavailable() -> LiveError:
+    return LiveError("credentials could not be checked; try again",
+                     code=ErrorCode.INTERNAL_ERROR, retry_after_ms=1_000)  # fmt: skip
+
+
+async def _admit(
+    hub: LiveHub, websocket: WebSocket, api_key: str | None, token: str | None
+) -> tuple[bool, str | None]:
+    """Whether a legacy-feed client may stream, and its key; a refusal is sent and closed."""
+    if hub.credentials.open_mode:
+        return True, None
+    try:
+        return True, await hub.credentials.authorize(
+            hub.signer, *_presented(websocket, api_key, token)
+        )
+    except AuthError as error:
+        refusal: LiveError = error
+        code = int(CloseCode.UNAUTHORIZED)
+    except Exception:  # the key store is down: the client may try again
+        log.warning("could not check the credentials of a connection", exc_info=True)
+        refusal, code = _unavailable(), 1011  # internal error
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+        await websocket.send_text(dumps(refusal.frame()))
+        await websocket.close(code=code, reason=refusal.code.value)
+    return False, None
+
+
 @router.websocket("/stream/odds")
 async def odds_stream(
     websocket: WebSocket,
     state: WsState,
     race_id: Annotated[list[str] | None, Query()] = None,
+    api_key: str | None = None,
+    token: str | None = None,
 ) -> None:
-    """Legacy: push every new price (optionally only for `race_id`s) as `{"type": "odds"}`."""
+    """Legacy: push every new price (optionally only for `race_id`s) as `{"type": "odds"}`.
+    Credentials as for /v1/stream, except that there is no `auth` frame."""
     await websocket.accept()
+    admitted, key_id = await _admit(state.fanout, websocket, api_key, token)
+    if not admitted:
+        return
     await websocket.send_text(dumps({"type": "welcome", "races": race_id or "all"}))
-    with state.fanout.raw_listener(frozenset(race_id) if race_id else None) as outbox:
+    races = frozenset(race_id) if race_id else None
+    with state.fanout.raw_listener(races, key_id) as listener:
+        outbox = listener.outbox
         receiver = asyncio.create_task(_drain_client(websocket))
         try:
             while not receiver.done():
@@ -153,6 +206,11 @@ async def odds_stream(
                 if getter not in done:
                     getter.cancel()
                     continue
+                if listener.revoked:
+                    revoked = AuthError("the API key of this connection was revoked")
+                    await websocket.send_text(dumps(revoked.frame()))
+                    await websocket.close(code=int(CloseCode.UNAUTHORIZED), reason="key_revoked")
+                    return
                 if outbox.overflowing:
                     await websocket.close(code=CLOSE_TOO_SLOW, reason="client too slow")
                     return

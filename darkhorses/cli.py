@@ -110,12 +110,19 @@ def db_stop() -> None:
 
 @db_app.command("migrate")
 def db_migrate() -> None:
-    """Apply pending sql/ migrations to DATABASE_URL."""
-    from darkhorses.migrate import migrate
+    """Apply pending sql/ migrations to DATABASE_URL; with DARKHORSES_API_DATABASE_URL set, give
+    the API's read-only login role the password in it."""
+    from api.settings import ApiSettings
+    from darkhorses.migrate import migrate, set_login_password
 
     _logging()
-    applied = asyncio.run(migrate(ConnectionSettings().database_url))
+    settings = ApiSettings()
+    applied = asyncio.run(migrate(settings.database_url))
     typer.echo(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
+    if settings.api_database_url and asyncio.run(
+        set_login_password(settings.database_url, settings.api_database_url)
+    ):
+        typer.echo("set the API role's password from DARKHORSES_API_DATABASE_URL")
 
 
 @topics_app.command("create")
@@ -399,11 +406,16 @@ def streams() -> None:
 @app.command("api")
 def api() -> None:
     """Serve the REST and websocket API."""
+    from api.live.settings import InsecureSecretError
     from api.server import serve
     from api.settings import ApiSettings
 
     _require_topics(ODDS_LIVE, RACECARDS, MARKET_STATE, ANALYTICS_RACES, ANALYTICS_BOOKMAKERS)
-    serve(ApiSettings())
+    try:
+        serve(ApiSettings())
+    except InsecureSecretError as error:
+        typer.echo(f"darkhorses api: refusing to start: {error}", err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command("up")

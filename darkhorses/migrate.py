@@ -2,6 +2,7 @@
 
 import logging
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import asyncpg
 
@@ -49,3 +50,43 @@ async def migrate(database_url: str, directory: Path | None = None) -> list[str]
         await connection.execute("SELECT pg_advisory_unlock($1)", _LOCK_ID)
         await connection.close()
     return applied_now
+
+
+async def set_login_password(database_url: str, login: str) -> bool:
+    """Give the role a login URL names (the API's read-only role) the password in that URL.
+
+    False when the URL carries no password (nothing to set). Refuses a superuser or a role that
+    does not exist: a mistyped URL must not change the owner's password. Passed as a
+    transaction-local setting, so the password appears in no statement text.
+    """
+    parts = urlsplit(login)
+    if not parts.username or parts.password is None:
+        return False
+    connection = await asyncpg.connect(database_url)
+    try:
+        async with connection.transaction():
+            await connection.execute(
+                "SELECT set_config('darkhorses.login_role', $1, true),"
+                " set_config('darkhorses.login_password', $2, true)",
+                unquote(parts.username),
+                unquote(parts.password),
+            )
+            await connection.execute(_ALTER_LOGIN_ROLE)
+    finally:
+        await connection.close()
+    log.info("set the password of login role %s", unquote(parts.username))
+    return True
+
+
+_ALTER_LOGIN_ROLE = """
+DO $$
+DECLARE
+    target text := current_setting('darkhorses.login_role');
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = target AND NOT rolsuper) THEN
+        RAISE EXCEPTION 'no role % to set a password for (or it is a superuser)', target;
+    END IF;
+    EXECUTE format('ALTER ROLE %I LOGIN PASSWORD %L', target,
+                   current_setting('darkhorses.login_password'));
+END
+$$"""

@@ -6,12 +6,22 @@ Defaults point at the local broker and database that `darkhorses up` starts.
 """
 
 from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOCAL_KAFKA_PORT = 19092
 LOCAL_POSTGRES_PORT = 15432
+READER_ROLE = "darkhorses_reader"  # the read-only login role the migrations create for the API
+
+
+def login_url(database_url: str, role: str, password: str | None = None) -> str:
+    """`database_url`'s server, database and options, logging in as `role`."""
+    parts = urlsplit(database_url)
+    user = quote(role, safe="") + (f":{quote(password, safe='')}" if password else "")
+    netloc = f"{user}@{parts.netloc.rpartition('@')[2]}"
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 class ConnectionSettings(BaseSettings):

@@ -2,21 +2,29 @@
 
 The local broker and database are started (and later stopped) only when `KAFKA_BOOTSTRAP_SERVERS`
 and `DATABASE_URL` are not set; otherwise the stack uses the servers they name.
+
+The API gets secrets of this install, generated on first use and kept (owner-only) in
+`$DARKHORSES_HOME/secrets.json`, so a restart keeps resume and access tokens valid: the stream's
+HMAC secret (`DARKHORSES_STREAM_SECRET`) and the password of its read-only database role
+(`DARKHORSES_API_DATABASE_URL`). Either, set in the environment, wins.
 """
 
 import asyncio
+import json
 import logging
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from types import FrameType
 
 from darkhorses.infra.kafka import KafkaBroker, ensure_topics, wait_until_ready
 from darkhorses.infra.postgres import PostgresServer
-from darkhorses.migrate import migrate
-from darkhorses.settings import ConnectionSettings, LocalInfraSettings
+from darkhorses.migrate import migrate, set_login_password
+from darkhorses.settings import READER_ROLE, ConnectionSettings, LocalInfraSettings, login_url
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +45,13 @@ def run_stack(compression: float = 1.0) -> int:
     env["DARKHORSES_SIM_COMPRESSION"] = str(compression)
     # One worker: static membership lets a restart take its partitions back at once.
     env.setdefault("DARKHORSES_STREAMS_INSTANCE_ID", "local-streams")
+    install = install_secrets(infra.home)
+    api_env = dict(env)
+    api_env.setdefault("DARKHORSES_STREAM_SECRET", install["stream_secret"])
+    api_env.setdefault(
+        "DARKHORSES_API_DATABASE_URL",
+        login_url(env["DATABASE_URL"], READER_ROLE, install["reader_password"]),
+    )
     children: list[subprocess.Popen[bytes]] = []
     stopping = False
 
@@ -54,9 +69,10 @@ def run_stack(compression: float = 1.0) -> int:
         settings = ConnectionSettings(
             KAFKA_BOOTSTRAP_SERVERS=env["KAFKA_BOOTSTRAP_SERVERS"], DATABASE_URL=env["DATABASE_URL"]
         )
-        asyncio.run(_prepare(settings))
+        asyncio.run(_prepare(settings, api_env["DARKHORSES_API_DATABASE_URL"]))
         for args in (("api",), ("streams",), ("produce", "simulate")):
-            children.append(subprocess.Popen(_runtime(*args), env=env))
+            child_env = api_env if args == ("api",) else env
+            children.append(subprocess.Popen(_runtime(*args), env=child_env))
         api = ApiAddress(env)
         log.info("DarkHorses is up: API and dashboard on %s (Ctrl-C stops everything)", api.url)
         while not stopping:
@@ -83,10 +99,31 @@ class ApiAddress:
         self.url = f"http://{host}:{port}"
 
 
-async def _prepare(settings: ConnectionSettings) -> None:
+async def _prepare(settings: ConnectionSettings, api_database_url: str) -> None:
     await wait_until_ready(settings.kafka_bootstrap_servers)
     await ensure_topics(settings.kafka_bootstrap_servers)
     await migrate(settings.database_url)
+    await set_login_password(settings.database_url, api_database_url)
+
+
+def install_secrets(home: Path) -> dict[str, str]:
+    """This install's secrets: read from `home`/secrets.json, or generated and written there
+    (mode 0600) on first use."""
+    path = home / "secrets.json"
+    names = ("stream_secret", "reader_password")
+    try:
+        found: dict[str, str] = json.loads(path.read_text())
+        if all(isinstance(found.get(name), str) and found[name] for name in names):
+            return found
+    except (OSError, ValueError):
+        pass
+    made = {name: secrets.token_urlsafe(32) for name in names}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump(made, out)
+    log.info("generated this install's stream secret and API database password in %s", path)
+    return made
 
 
 def _stop_children(children: list[subprocess.Popen[bytes]]) -> None:

@@ -2,7 +2,7 @@
 
 LiveError                      -> an `error` frame (`code`, `message`, `fatal`, `retry_after_ms`)
  ├── ProtocolError             bad input from the client; the connection stays open
- ├── AuthError                 missing or bad credentials; fatal, close 4001
+ ├── AuthError                 missing, bad or revoked credentials; fatal, close 4001
  └── TokenError                a resume or access token that does not verify
 """
 
@@ -30,11 +30,13 @@ class ErrorCode(StrEnum):
     UNAUTHENTICATED = "unauthenticated"
     UNAUTHORIZED = "unauthorized"
     TOO_MANY_SUBSCRIPTIONS = "too_many_subscriptions"
+    TOO_MANY_REPLAYS = "too_many_replays"
     DUPLICATE_SUB_ID = "duplicate_sub_id"
     UNKNOWN_SUB_ID = "unknown_sub_id"
     UNKNOWN_RACE = "unknown_race"
     INVALID_TOKEN = "invalid_token"  # noqa: S105 (an error code, not a secret)
     HISTORY_UNAVAILABLE = "history_unavailable"
+    INTERNAL_ERROR = "internal_error"  # a bug or an outage behind a request; the socket stays
 
 
 class LiveError(Exception):

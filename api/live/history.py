@@ -9,7 +9,7 @@ Readers are transient Kafka consumers, bounded by a semaphore (`history_readers`
 """
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -84,7 +84,7 @@ class HistoryReader:
         view: View,
         token: Token | None,
         speed: float = 0.0,
-    ) -> AsyncIterator[Emitted]:
+    ) -> AsyncGenerator[Emitted, None]:
         store = BookStore()
         progress = list(window.offsets) if window.offsets is not None else list(start)
         todo = {i for i, tp in enumerate(self.partitions) if start[i] < until[i]}

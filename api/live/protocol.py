@@ -5,15 +5,44 @@ document (api/asyncapi.py). A websocket message from the server carries one or m
 newline-separated (one JSON object per line), so a busy stream costs one send per batch.
 """
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 from api.live.errors import ErrorCode, ProtocolError
-from schemas.base import UtcDatetime
+
+
+def _iso_text(value: object) -> object:
+    # JSON numbers would otherwise pass as Unix times: `"off_to": 0` is a mistake, not 1970.
+    if not isinstance(value, str | datetime):
+        raise ValueError("expected an ISO 8601 date-time with an offset, as a string")  # noqa: TRY004 (pydantic reports ValueError as a field error)
+    return value
+
+
+def _to_utc(value: datetime) -> datetime:
+    # e.g. 0001-01-01T00:00:00+14:00 is before datetime.min in UTC: astimezone overflows, and
+    # pydantic passes an OverflowError through instead of reporting the field.
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("datetime out of range once converted to UTC") from None
+
+
+Instant = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_to_utc)]
+"""An instant from a client frame: offset-aware, as UTC; out-of-range values are field errors."""
 
 
 class Request(BaseModel):
@@ -46,8 +75,8 @@ class Filter(Request):
     courses: Ids | None = Field(default=None, description="Course ids or names.")
     regions: Ids | None = Field(default=None, description="Region codes, e.g. GB, IRE.")
     race_types: Ids | None = None
-    off_from: UtcDatetime | None = None
-    off_to: UtcDatetime | None = None
+    off_from: Instant | None = None
+    off_to: Instant | None = None
     bookmakers: Ids | None = None
 
     @property
@@ -59,9 +88,15 @@ class Filter(Request):
 
 
 class Replay(Request):
-    from_: UtcDatetime = Field(alias="from")
-    to: UtcDatetime | None = None
+    from_: Instant = Field(alias="from")
+    to: Instant | None = None
     speed: float = Field(default=0.0, ge=0, le=1000, description="0 = as fast as possible.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.to is not None and self.to < self.from_:
+            raise ValueError("`to` is before `from`")
+        return self
 
 
 class Auth(Request):
@@ -120,19 +155,28 @@ def parse(text: str | bytes, max_bytes: int) -> ClientFrame:
             code=ErrorCode.UNKNOWN_OP,
             request_id=raw.get("id") if isinstance(raw.get("id"), str) else None,
         )
+    request_id = raw.get("id") if isinstance(raw.get("id"), str) else None
     try:
         return _adapter.validate_python(raw)
     except ValidationError as error:
         problems = [
             {"field": ".".join(str(p) for p in e["loc"][1:]), "message": e["msg"]}
-            for e in error.errors()
+            for e in error.errors(include_url=False, include_input=False)
         ]
         fields = ", ".join(p["field"] or "frame" for p in problems)
         raise ProtocolError(
             f"invalid {raw['op']} frame: {fields}",
             code=ErrorCode.INVALID_FRAME,
             problems=problems,
-            request_id=raw.get("id") if isinstance(raw.get("id"), str) else None,
+            request_id=request_id,
+        ) from error
+    except (ValueError, TypeError, ArithmeticError) as error:
+        # What a validator raised that pydantic does not report as a field error: still the
+        # client's bad input, answered with an error frame, never a dropped connection.
+        raise ProtocolError(
+            f"invalid {raw['op']} frame: {type(error).__name__}: {error}",
+            code=ErrorCode.INVALID_FRAME,
+            request_id=request_id,
         ) from error
 
 

@@ -4,6 +4,11 @@ The reader (the websocket endpoint) hands every client frame to `handle`; a sepa
 drains the outbox, several frames per websocket message (newline-separated). Closing is always
 done by `request_close`, which stops the writer, sends a `reconnect` frame carrying each
 subscription's resume token (where one applies) and closes with a documented code.
+
+Whatever a frame contains, `handle` answers it with frames (an `error` for anything wrong) and
+never raises: a client cannot drop its own connection, or leave work behind, by what it sends.
+Every task the session starts (writer, closer, each subscription's conflation flusher and
+history reader) is cancelled and awaited by `close`, which the endpoint runs in `finally`.
 """
 
 import asyncio
@@ -15,11 +20,10 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from fastapi import WebSocket, WebSocketDisconnect
 
-from api.live.errors import AuthError, CloseCode, ErrorCode, LiveError, ProtocolError, TokenError
+from api.live.errors import AuthError, CloseCode, ErrorCode, LiveError, ProtocolError
 from api.live.outbox import Kind, Outbox
 from api.live.protocol import Auth, ClientFrame, Ping, Resync, Subscribe, Unsubscribe, parse
 from api.live.subscription import Subscription
-from api.live.tokens import key_subject, verify_access
 from api.live.views import Rendered, View
 
 if TYPE_CHECKING:
@@ -45,9 +49,12 @@ class Session:
         self.subs: dict[str, Subscription] = {}
         self.sent_tokens: dict[str, str] = {}
         self.heartbeat_s = self.settings.heartbeat_ms / 1000
-        self.last_sent = time.monotonic()
+        self.last_sent = time.monotonic()  # a frame was queued for sending (heartbeat clock)
+        self.last_written = self.last_sent  # a send completed: the client is reading
         self.authenticated = hub.credentials.open_mode
-        self.subject = "open" if self.authenticated else ""
+        self.key_id: str | None = None  # the API key the connection is bound to
+        client = getattr(websocket, "client", None)
+        self.address = client.host if client is not None else "unknown"
         self.closing: CloseCode | None = None
         self.closed = asyncio.Event()
         self.errors_in_a_row = 0
@@ -57,18 +64,22 @@ class Session:
     # -- credentials --------------------------------------------------------------------------
 
     async def authenticate(self, api_key: str | None, token: str | None) -> None:
-        if api_key is not None:
-            if not await self.hub.credentials.valid(api_key):
-                raise AuthError("unknown or revoked API key")
-            self.subject = key_subject(api_key)
-        elif token is not None:
-            try:
-                self.subject = verify_access(self.hub.signer, token)
-            except TokenError as error:
-                raise AuthError(f"access token rejected: {error.message}") from error
-        else:
-            raise AuthError("send an api_key or a token")
+        self.key_id = await self.hub.credentials.authorize(self.hub.signer, api_key, token)
         self.authenticated = True
+
+    @property
+    def identity(self) -> str:
+        """Whose quotas this connection counts against: its API key, else its address."""
+        return f"key:{self.key_id}" if self.key_id is not None else f"ip:{self.address}"
+
+    def revoke(self) -> None:
+        """Its API key was revoked: drop what is queued, say why, close with 4001."""
+        if self.closing is not None:
+            return
+        self.hub.counters["revoked_key_closes"] += 1
+        self.outbox.drain(len(self.outbox.entries))
+        self.send_frame(AuthError("the API key of this connection was revoked").frame())
+        self.request_close(CloseCode.UNAUTHORIZED, "key_revoked", notice=False)
 
     # -- outgoing -----------------------------------------------------------------------------
 
@@ -133,6 +144,7 @@ class Session:
                 continue
             self.last_sent = time.monotonic()
             await self.websocket.send_text("\n".join(e.to_text() for e in entries))
+            self.last_written = time.monotonic()
             # Only now are they sent (uvicorn waits for a writable transport, then writes): a
             # token counts once its frame is on the wire, or a resume could skip frames.
             for entry in entries:
@@ -193,6 +205,7 @@ class Session:
     # -- incoming -----------------------------------------------------------------------------
 
     async def handle(self, text: str | bytes) -> None:
+        """Answer one client frame; never raises (see the module docstring)."""
         request_id: str | None = None
         try:
             frame = parse(text, self.settings.max_frame_bytes)
@@ -201,13 +214,24 @@ class Session:
             self.errors_in_a_row = 0
         except LiveError as error:
             self.hub.counters["client_errors"] += 1
-            self.errors_in_a_row += 1
             request_id = error.detail.pop("request_id", request_id)
-            self.send_frame(error.frame(request_id))
-            if error.fatal:
-                self.request_close(CloseCode.UNAUTHORIZED, error.code.value, notice=False)
-            elif self.errors_in_a_row >= MAX_CONSECUTIVE_ERRORS:
-                self.request_close(CloseCode.TOO_MANY_ERRORS, "too_many_errors", notice=False)
+            self._refuse(error, request_id)
+        except Exception:
+            # A bug, or an outage behind the request (e.g. the key store): the client gets an
+            # error frame and keeps its connection; the trace goes to the log only.
+            log.exception("request on %s failed", self.connection_id)
+            self.hub.counters["internal_errors"] += 1
+            failure = LiveError("the server could not handle this request",
+                                code=ErrorCode.INTERNAL_ERROR, retry_after_ms=1_000)  # fmt: skip
+            self._refuse(failure, request_id)
+
+    def _refuse(self, error: LiveError, request_id: str | None) -> None:
+        self.errors_in_a_row += 1
+        self.send_frame(error.frame(request_id))
+        if error.fatal:
+            self.request_close(CloseCode.UNAUTHORIZED, error.code.value, notice=False)
+        elif self.errors_in_a_row >= MAX_CONSECUTIVE_ERRORS:
+            self.request_close(CloseCode.TOO_MANY_ERRORS, "too_many_errors", notice=False)
 
     async def _dispatch(self, frame: ClientFrame) -> None:
         if isinstance(frame, Auth):
@@ -250,6 +274,8 @@ class Session:
             )
         if frame.conflate_ms > self.settings.max_conflate_ms:
             raise ProtocolError(f"conflate_ms is at most {self.settings.max_conflate_ms}")
+        if frame.replay is not None:
+            self.hub.check_replay_quota(self.identity)
         sub = Subscription(self, frame, View.of(frame))
         self.subs[frame.sub_id] = sub
         self._status(frame.id, "subscribe", frame.sub_id)
@@ -265,12 +291,21 @@ class Session:
         )
 
     async def close(self) -> None:
-        for sub in self.subs.values():
+        """Stop everything the session started: subscriptions (with their history readers and
+        flushers), the closer and the writer. Runs once the connection is gone."""
+        if self.closing is None:
+            self.closing = CloseCode.NORMAL  # history readers and waits see it and stop
+        subs, self.subs = list(self.subs.values()), {}
+        for sub in subs:
             self.hub.detach(sub)
-            await sub.close()
-        for task in list(self.tasks):
-            task.cancel()
+        tasks = [task for sub in subs for task in sub.tasks()]
+        tasks.extend(self.tasks)
         if self.writer is not None:
-            self.writer.cancel()
+            tasks.append(self.writer)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self.writer
+                await task
+        self.tasks.clear()
+        self.closed.set()

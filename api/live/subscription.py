@@ -56,6 +56,8 @@ class Subscription:
     skip_below: tuple[int, ...] = ()
     held: "OrderedDict[tuple[str, str], tuple[Kind, Rendered]]" = field(default_factory=OrderedDict)
     flusher: asyncio.Task[None] | None = None
+    history: asyncio.Task[None] | None = None  # its resume catch-up or replay
+    replay_quota: str | None = None  # the identity whose replay quota it counts against
     matched: dict[str, bool] = field(default_factory=dict)
 
     @property
@@ -115,8 +117,15 @@ class Subscription:
         for item in pending:
             self.offer(item.kind, item.race_id, item.rendered, item.partition, item.offset)
 
+    def tasks(self) -> list[asyncio.Task[None]]:
+        return [t for t in (self.flusher, self.history) if t is not None and not t.done()]
+
     async def close(self) -> None:
-        if self.flusher is not None:
-            self.flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.flusher
+        """Cancel and await what the subscription started (its history reader releases its
+        slot on the way out)."""
+        tasks = self.tasks()
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task

@@ -67,20 +67,24 @@ def decode_resume(signer: Signer, token: str) -> ResumePoint:
     return point
 
 
-def mint_access(signer: Signer, subject: str, ttl_s: int, now: float | None = None) -> str:
-    """A browser token: who (a hash of the API key, never the key) and until when."""
+def mint_access(signer: Signer, key_id: str | None, ttl_s: int, now: float | None = None) -> str:
+    """A browser token: the id of the API key it stands for (None only on an open stream,
+    where it admits nobody who was not admitted anyway) and until when."""
     expires = int((now if now is not None else time.time()) + ttl_s)
-    return signer.sign(orjson.dumps({"sub": subject, "exp": expires}))
+    return signer.sign(orjson.dumps({"kid": key_id, "exp": expires}))
 
 
-def verify_access(signer: Signer, token: str, now: float | None = None) -> str:
-    claims = orjson.loads(signer.verify(token))
-    if not isinstance(claims, dict) or "exp" not in claims:
+def verify_access(signer: Signer, token: str, now: float | None = None) -> str | None:
+    """The key id of a valid, unexpired access token; TokenError otherwise."""
+    try:
+        claims = orjson.loads(signer.verify(token))
+    except orjson.JSONDecodeError as error:
+        raise TokenError("not an access token") from error
+    if not isinstance(claims, dict) or "kid" not in claims or "exp" not in claims:
         raise TokenError("not an access token")
-    if int(claims["exp"]) < (now if now is not None else time.time()):
+    key_id, expires = claims["kid"], claims["exp"]
+    if not isinstance(key_id, str | None) or not isinstance(expires, int):
+        raise TokenError("not an access token")
+    if expires < (now if now is not None else time.time()):
         raise TokenError("access token expired")
-    return str(claims["sub"])
-
-
-def key_subject(api_key: str) -> str:
-    return hashlib.sha256(api_key.encode()).hexdigest()[:16]
+    return key_id

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ def secured_api(infra: Infra, artifacts: Path) -> Iterator[ApiProcess]:
     env = infra.env(
         DARKHORSES_API_PORT=str(port),
         DARKHORSES_API_AUTH_REQUIRED="true",
+        DARKHORSES_STREAM_SECRET=secrets.token_urlsafe(32),
         DARKHORSES_API_API_KEY_CACHE_S="0",
         DARKHORSES_API_CORS_ORIGINS='["https://app.example"]',
     )
@@ -113,24 +115,31 @@ async def test_etag_revalidation_gzip_and_cors(
         assert openapi.headers["content-encoding"] == "gzip"
 
 
-async def test_ready_and_metrics(secured_api: ApiProcess) -> None:
+async def test_ready_without_a_key_metrics_with_one(infra: Infra, secured_api: ApiProcess) -> None:
+    """Readiness is for load balancers; metrics tell traffic, so they need a key like data."""
+    _, key = await create_key(infra.database_url, "metrics", rate_limit_per_min=100)
     async with httpx.AsyncClient(base_url=secured_api.base_url) as client:
         ready = await client.get("/ready")
         assert ready.status_code == 200
         assert ready.json() == {"status": "ready", "checks": {"database": "ok", "kafka": "ok"}}
         await client.get("/v1/races/x/odds")
-        metrics = await client.get("/metrics")
+        assert (await client.get("/metrics")).status_code == 401
+        metrics = await client.get("/metrics", headers={"Authorization": f"Bearer {key}"})
         assert 'darkhorses_api_requests_total{method="GET",route="/ready",status="200"}' in (
             metrics.text
         )
 
 
-async def test_the_api_pool_is_read_only(infra: Infra) -> None:
+async def test_the_api_pool_logs_in_as_the_read_only_role(infra: Infra) -> None:
     settings = ApiSettings(DATABASE_URL=infra.database_url)
     async with open_pool(settings) as pool:
+        # The login itself, not a SET ROLE from a superuser session.
+        assert await pool.fetchval("SELECT session_user") == "darkhorses_reader"
         assert await pool.fetchval("SELECT current_user") == "darkhorses_reader"
         with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
             await pool.execute("DELETE FROM odds_latest")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await pool.execute("BEGIN READ WRITE; DELETE FROM odds_latest")
 
 
 async def test_the_live_stream_takes_the_same_api_keys(

@@ -9,6 +9,7 @@ import typer.main
 import yaml
 from pydantic_settings import BaseSettings
 
+from api.live.settings import LiveSettings
 from api.settings import ApiSettings
 from darkhorses.cli import app
 from darkhorses.settings import RacingApiSettings
@@ -32,7 +33,10 @@ def env_names(settings: type[BaseSettings]) -> set[str]:
 
 
 KNOWN_VARIABLES = set().union(
-    *(env_names(s) for s in (ApiSettings, StreamsSettings, SimulatorSettings, RacingApiSettings))
+    *(
+        env_names(s)
+        for s in (ApiSettings, LiveSettings, StreamsSettings, SimulatorSettings, RacingApiSettings)
+    )
 )
 
 

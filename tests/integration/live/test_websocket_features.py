@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 import websockets
 
 from client import LiveClient
+from darkhorses.apikeys import create_key
 from tests.conftest import ApiProcess, Infra
 from tests.integration.live.ws_helpers import (
     Race,
@@ -27,9 +29,17 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
+def keys(infra: Infra) -> tuple[str, str]:
+    """Two API keys in the database: the one store of keys, for REST and the stream."""
+    made = [asyncio.run(create_key(infra.database_url, n, 600))[1] for n in ("one", "two")]
+    return made[0], made[1]
+
+
+@pytest.fixture(scope="module")
 def keyed_api(infra: Infra, artifacts: Path) -> Iterator[ApiProcess]:
     with api_process(
-        infra, artifacts, DARKHORSES_STREAM_API_KEYS="key-one,key-two",
+        infra, artifacts, DARKHORSES_API_AUTH_REQUIRED="true",
+        DARKHORSES_STREAM_SECRET=secrets.token_urlsafe(32),
         DARKHORSES_STREAM_FIRST_FRAME_TIMEOUT_S="1",
     ) as process:  # fmt: skip
         yield process
@@ -69,22 +79,23 @@ async def test_a_wrong_key_is_refused(keyed_api: ApiProcess) -> None:
 
 
 async def test_keys_in_header_or_auth_frame_and_minted_tokens_are_accepted(
-    keyed_api: ApiProcess,
+    keyed_api: ApiProcess, keys: tuple[str, str]
 ) -> None:
+    key_one, key_two = keys
     async with websockets.connect(
-        f"{keyed_api.ws_url}/v1/stream", additional_headers={"X-API-Key": "key-one"}
+        f"{keyed_api.ws_url}/v1/stream", additional_headers={"X-API-Key": key_one}
     ) as ws:
         assert orjson.loads(await ws.recv())["auth_required"] is False
         await ws.send('{"op": "subscribe", "sub_id": "a", "id": "1"}')
         assert (await frames_until(ws, "status"))[-1]["ok"] is True
     async with websockets.connect(f"{keyed_api.ws_url}/v1/stream") as ws:
-        await ws.send('{"op": "auth", "api_key": "key-two", "id": "x"}')
+        await ws.send(orjson.dumps({"op": "auth", "api_key": key_two, "id": "x"}).decode())
         assert (await frames_until(ws, "status"))[-1]["op"] == "auth"
     async with httpx.AsyncClient(base_url=keyed_api.base_url) as http:
         refused = await http.post("/v1/stream/token")
         assert refused.status_code == 401
-        assert refused.json()["error"]["code"] == "unauthorized"
-        minted = await http.post("/v1/stream/token", headers={"X-API-Key": "key-one"})
+        assert refused.json()["error"]["code"] == "missing_api_key"
+        minted = await http.post("/v1/stream/token", headers={"X-API-Key": key_one})
         assert minted.status_code == 200
     token = minted.json()["token"]
     async with websockets.connect(f"{keyed_api.ws_url}/v1/stream?token={token}") as ws:

@@ -46,3 +46,36 @@ def test_validation_errors_name_the_field_and_echo_the_request_id() -> None:
         parse('{"op": "subscribe", "id": "r9", "sub_id": "a", "format": "roman"}', 1000)
     assert "format" in raised.value.message
     assert raised.value.detail["request_id"] == "r9"
+
+
+# Instants that exist in their own offset but not in UTC, hostile numbers and types: each is a
+# field error (an error frame), never an exception the connection would die of.
+HOSTILE_FIELDS = [
+    ("filter.off_from", '{"filter": {"off_from": "0001-01-01T00:00:00+14:00"}}'),
+    ("filter.off_to", '{"filter": {"off_to": "9999-12-31T23:59:59-14:00"}}'),
+    ("filter.off_from", '{"filter": {"off_from": 0}}'),
+    ("filter.off_to", '{"filter": {"off_to": "tomorrow"}}'),
+    ("replay.from", '{"replay": {"from": "0001-01-01T00:00:00+14:00"}}'),
+    (
+        "replay.to",
+        '{"replay": {"from": "2026-01-01T00:00:00Z", "to": "9999-12-31T23:59:59-01:00"}}',
+    ),
+    ("replay", '{"replay": {"from": "2026-01-02T00:00:00Z", "to": "2026-01-01T00:00:00Z"}}'),
+    ("replay.speed", '{"replay": {"from": "2026-01-01T00:00:00Z", "speed": 1e308}}'),
+    ("replay.speed", '{"replay": {"from": "2026-01-01T00:00:00Z", "speed": -1}}'),
+    ("conflate_ms", '{"conflate_ms": 1e30}'),
+    ("filter.races", '{"filter": {"races": "rac_1"}}'),
+    ("filter.races.0", '{"filter": {"races": [""]}}'),
+    ("fields.0", '{"fields": ["everything"]}'),
+    ("resume_token", '{"resume_token": 7}'),
+]
+
+
+@pytest.mark.parametrize(("field", "extra"), HOSTILE_FIELDS)
+def test_every_bad_field_is_a_protocol_error_naming_it(field: str, extra: str) -> None:
+    text = '{"op": "subscribe", "sub_id": "a", "id": "q", ' + extra[1:]
+    with pytest.raises(ProtocolError) as raised:
+        parse(text, 10_000)
+    assert raised.value.code is ErrorCode.INVALID_FRAME
+    assert field in [p["field"] for p in raised.value.detail["problems"]]
+    assert raised.value.detail["request_id"] == "q"

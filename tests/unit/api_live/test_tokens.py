@@ -5,7 +5,6 @@ from api.live.tokens import (
     Signer,
     decode_resume,
     encode_resume,
-    key_subject,
     mint_access,
     verify_access,
 )  # fmt: skip
@@ -31,12 +30,23 @@ def test_a_tampered_or_foreign_token_is_rejected() -> None:
         decode_resume(SIGNER, "garbage")
 
 
-def test_access_tokens_expire_and_are_not_resume_tokens() -> None:
-    token = mint_access(SIGNER, key_subject("k"), ttl_s=60, now=1_000)
-    assert verify_access(SIGNER, token, now=1_030) == key_subject("k")
+def test_access_tokens_carry_their_key_id_expire_and_are_not_resume_tokens() -> None:
+    token = mint_access(SIGNER, "k1", ttl_s=60, now=1_000)
+    assert verify_access(SIGNER, token, now=1_030) == "k1"
+    assert verify_access(SIGNER, mint_access(SIGNER, None, ttl_s=60)) is None
     with pytest.raises(TokenError, match="expired"):
         verify_access(SIGNER, token, now=1_061)
     with pytest.raises(TokenError):
         decode_resume(SIGNER, token)
     with pytest.raises(TokenError, match="not an access token"):
         verify_access(SIGNER, encode_resume(SIGNER, 1, [0]))
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [b"not json", b"[1, 2]", b'{"sub": "abc", "exp": 9999999999}', b'{"kid": 5, "exp": 1}',
+     b'{"kid": "k", "exp": "soon"}', b'{"kid": "k"}'],
+)  # fmt: skip
+def test_a_signed_payload_that_is_no_access_token_is_refused_not_crashed(payload: bytes) -> None:
+    with pytest.raises(TokenError, match="not an access token"):
+        verify_access(SIGNER, SIGNER.sign(payload))
