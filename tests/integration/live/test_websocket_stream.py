@@ -15,6 +15,7 @@ import websockets
 from api.live.tokens import Signer, encode_resume
 from client import LiveClient
 from schemas.market import MarketStatus
+from schemas.topics import MARKET_STATE, ODDS_LIVE
 from tests.conftest import ApiProcess, Infra, free_port
 from tests.integration.live.ws_helpers import (
     Race,
@@ -26,6 +27,9 @@ from tests.integration.live.ws_helpers import (
     settled,
     subscription,
 )  # fmt: skip
+
+# A resume token's layout: every partition of the odds topic, then of the market state topic.
+LAYOUT = ODDS_LIVE.partitions + MARKET_STATE.partitions
 
 pytestmark = pytest.mark.integration
 DEV_SECRET = b"darkhorses-dev-secret"  # LiveSettings' default
@@ -164,7 +168,7 @@ async def test_resume_after_api_restart(infra: Infra, artifacts: Path) -> None:
     ("token", "reason"),
     [
         ("bm90LWEtdG9rZW4.AAAA", "invalid_token"),
-        (encode_resume(Signer(DEV_SECRET), 99, [0] * 9), "epoch_changed"),
+        (encode_resume(Signer(DEV_SECRET), 99, [0] * LAYOUT), "epoch_changed"),
         (encode_resume(Signer(DEV_SECRET), 1, [0, 0]), "epoch_changed"),  # another layout
     ],
 )
@@ -190,7 +194,7 @@ async def test_a_token_older_than_the_books_gets_resume_window_exceeded(
     await publish(infra, race, 0, 5, card=True)
     await asyncio.sleep(20)  # the window opens between the two batches (API start-up < 10 s)
     await publish(infra, race, 5, 5)
-    old = encode_resume(Signer(DEV_SECRET), 1, [0] * 9)  # the very start of every partition
+    old = encode_resume(Signer(DEV_SECRET), 1, [0] * LAYOUT)  # the very start of every partition
     window_h = str(10 / 3600)
     with api_process(infra, artifacts, DARKHORSES_STREAM_BOOTSTRAP_HOURS=window_h) as recent:
         client = LiveClient(f"{recent.ws_url}/v1/stream", [subscription(race)])
@@ -249,7 +253,8 @@ async def test_asyncapi_document_is_served(api: ApiProcess) -> None:
         document = (await http.get("/asyncapi.json")).json()
     assert document["asyncapi"] == "3.0.0"
     assert "racing.odds.live.v1" in document["channels"]
-    assert document["channels"]["racing.odds.live.v1"]["bindings"]["kafka"]["partitions"] == 6
+    odds = document["channels"]["racing.odds.live.v1"]["bindings"]["kafka"]
+    assert odds["partitions"] == ODDS_LIVE.partitions
     assert {"welcome", "snapshot", "delta", "heartbeat", "reconnect", "error"} <= set(
         document["components"]["messages"]
     )
