@@ -1,0 +1,71 @@
+// A runner's price history as an SVG step chart: time axis, price axis ticks and a colour key.
+import { el, svgEl } from "./dom.js";
+import { formatOdds, ukHm } from "./format.js";
+
+const W = 400, H = 220, LEFT = 46, RIGHT = 10, TOP = 10, BOTTOM = 26;
+const COLOURS = ["#ffcc4d", "#6ec6ff", "#c792ea", "#7ee2a8"];
+const MINUTE = 60_000;
+
+// The books charted: the three fixed-odds books that moved most, and the busiest exchange.
+function chosenBooks(byBook, nameOf, isExchange) {
+  const ranked = [...byBook.entries()].sort((a, b) => b[1].length - a[1].length || a[0].localeCompare(b[0]));
+  const fixed = ranked.filter(([id]) => !isExchange(id)).slice(0, 3);
+  const exchange = ranked.filter(([id]) => isExchange(id)).slice(0, 1);
+  return [...fixed, ...exchange].map(([id, points], i) => ({ id, name: nameOf(id), points, colour: COLOURS[i] }));
+}
+
+function niceStep(span, count) {
+  const raw = span / count;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  return [1, 2, 2.5, 5, 10].map((m) => m * power).find((s) => s >= raw) ?? 10 * power;
+}
+
+export function drawChart(svg, legend, { history, nameOf, isExchange, format, now = Date.now() }) {
+  const byBook = new Map();
+  for (const point of history) {
+    if (point.decimal == null) continue;
+    if (!byBook.has(point.bookmaker_id)) byBook.set(point.bookmaker_id, []);
+    byBook.get(point.bookmaker_id).push({ t: Date.parse(point.t), p: Number(point.decimal) });
+  }
+  const books = chosenBooks(byBook, nameOf, isExchange);
+  if (!books.length) {
+    svg.replaceChildren(svgEl("text", { x: W / 2, y: H / 2, "text-anchor": "middle" }, "no price history yet"));
+    legend.replaceChildren();
+    return;
+  }
+  for (const book of books) book.points.sort((a, b) => a.t - b.t);
+  const all = books.flatMap((b) => b.points);
+  const t0 = Math.min(...all.map((q) => q.t));
+  const t1 = Math.max(now, ...all.map((q) => q.t), t0 + MINUTE);
+  let p0 = Math.min(...all.map((q) => q.p)), p1 = Math.max(...all.map((q) => q.p));
+  const pStep = niceStep(Math.max(p1 - p0, 0.1), 4);
+  p0 = Math.max(1.01, Math.floor(p0 / pStep) * pStep);
+  p1 = Math.ceil(p1 / pStep) * pStep;
+  if (p1 <= p0) p1 = p0 + pStep;
+  const x = (t) => LEFT + ((t - t0) / (t1 - t0)) * (W - LEFT - RIGHT);
+  const y = (p) => H - BOTTOM - ((p - p0) / (p1 - p0)) * (H - TOP - BOTTOM);
+
+  const axes = [];
+  for (let p = p0; p <= p1 + pStep / 1000; p += pStep) {
+    axes.push(svgEl("line", { class: "grid-line", x1: LEFT, x2: W - RIGHT, y1: y(p), y2: y(p) }),
+      svgEl("text", { class: "tick", x: LEFT - 4, y: y(p) + 3, "text-anchor": "end" }, formatOdds(p, format)));
+  }
+  const tStep = niceStep((t1 - t0) / MINUTE, 4) * MINUTE;
+  for (let t = Math.ceil(t0 / tStep) * tStep; t <= t1; t += tStep) {
+    axes.push(svgEl("line", { class: "grid-line", x1: x(t), x2: x(t), y1: TOP, y2: H - BOTTOM }),
+      svgEl("text", { class: "tick", x: x(t), y: H - BOTTOM + 14, "text-anchor": "middle" }, ukHm.format(new Date(t))));
+  }
+  axes.push(svgEl("line", { class: "axis", x1: LEFT, x2: LEFT, y1: TOP, y2: H - BOTTOM }),
+    svgEl("line", { class: "axis", x1: LEFT, x2: W - RIGHT, y1: H - BOTTOM, y2: H - BOTTOM }));
+
+  // A price holds until it changes: steps, extended to now.
+  const lines = books.map((book) => {
+    const d = book.points.map((q, i) => (i ? `H${x(q.t).toFixed(1)}V${y(q.p).toFixed(1)}` : `M${x(q.t).toFixed(1)},${y(q.p).toFixed(1)}`)).join("");
+    return svgEl("path", { d: `${d}H${x(t1).toFixed(1)}`, fill: "none", stroke: book.colour, "stroke-width": 2, "data-bookmaker": book.id },
+      null);
+  });
+  svg.replaceChildren(...axes, ...lines);
+  legend.replaceChildren(...books.map((book) => el("li", { "data-bookmaker": book.id },
+    el("span", { class: "swatch", style: `background:${book.colour}` }), `${book.name}${isExchange(book.id) ? " (exch.)" : ""} `,
+    el("span", { class: "muted" }, formatOdds(book.points.at(-1).p, format)))));
+}
