@@ -1,6 +1,7 @@
 """The whole stack as `make up` starts it (`darkhorses up`), on its own ports and data folder,
 and a headless Chromium (Debian's) driven by Playwright."""
 
+import asyncio
 import os
 import shutil
 import signal
@@ -16,6 +17,7 @@ import pytest
 from playwright.async_api import Browser, async_playwright
 
 from tests.conftest import PORT_BASE, ROOT
+from tests.e2e.races import FabricatedRaces, publish_races, wait_until_served
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # As the machine notes say: no background networking (the sandbox has no internet).
@@ -95,3 +97,11 @@ async def browser() -> AsyncIterator[Browser]:
             yield browser
         finally:
             await browser.close()
+
+
+@pytest.fixture(scope="session")
+async def races(stack: Stack) -> FabricatedRaces:
+    """A race with its result, one at the off and one with a steamer and a drifter."""
+    fabricated = await publish_races(stack.kafka_bootstrap, "t")
+    await asyncio.to_thread(wait_until_served, stack.base_url, fabricated)
+    return fabricated

@@ -165,6 +165,7 @@ async function openRace(raceId) {
     state.book = null;
     $("race-title").textContent = "Loading…";
     $("result").hidden = true;
+    $("chooser").open = false;
   }
   let book;
   try {

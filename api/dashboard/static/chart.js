@@ -5,6 +5,7 @@ import { formatOdds, ukHm } from "./format.js";
 const W = 400, H = 220, LEFT = 46, RIGHT = 10, TOP = 10, BOTTOM = 26;
 const COLOURS = ["#ffcc4d", "#6ec6ff", "#c792ea", "#7ee2a8"];
 const MINUTE = 60_000;
+const MINUTE_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 240, 480, 720];
 
 // The books charted: the three fixed-odds books that moved most, and the busiest exchange.
 function chosenBooks(byBook, nameOf, isExchange) {
@@ -37,23 +38,27 @@ export function drawChart(svg, legend, { history, nameOf, isExchange, format, no
   const all = books.flatMap((b) => b.points);
   const t0 = Math.min(...all.map((q) => q.t));
   const t1 = Math.max(now, ...all.map((q) => q.t), t0 + MINUTE);
-  let p0 = Math.min(...all.map((q) => q.p)), p1 = Math.max(...all.map((q) => q.p));
-  const pStep = niceStep(Math.max(p1 - p0, 0.1), 4);
-  p0 = Math.max(1.01, Math.floor(p0 / pStep) * pStep);
-  p1 = Math.ceil(p1 / pStep) * pStep;
-  if (p1 <= p0) p1 = p0 + pStep;
+  // Price ticks at round steps (which read as plain fractions too), half a step clear of the lines;
+  // a flat market still gets a scale about a fifth of its price.
+  const low = Math.min(...all.map((q) => q.p)), high = Math.max(...all.map((q) => q.p));
+  const pStep = niceStep(Math.max(high - low, low * 0.2, 0.1), 4);
+  const p0 = Math.max(1, Math.floor((low - pStep / 2) / pStep) * pStep);
+  const p1 = Math.max(Math.ceil((high + pStep / 2) / pStep) * pStep, p0 + 2 * pStep);
   const x = (t) => LEFT + ((t - t0) / (t1 - t0)) * (W - LEFT - RIGHT);
   const y = (p) => H - BOTTOM - ((p - p0) / (p1 - p0)) * (H - TOP - BOTTOM);
 
   const axes = [];
   for (let p = p0; p <= p1 + pStep / 1000; p += pStep) {
+    if (p <= 1) continue;
     axes.push(svgEl("line", { class: "grid-line", x1: LEFT, x2: W - RIGHT, y1: y(p), y2: y(p) }),
       svgEl("text", { class: "tick", x: LEFT - 4, y: y(p) + 3, "text-anchor": "end" }, formatOdds(p, format)));
   }
-  const tStep = niceStep((t1 - t0) / MINUTE, 4) * MINUTE;
+  // Whole minutes (labels read HH:MM), about four of them.
+  const tStep = (MINUTE_STEPS.find((m) => m * MINUTE * 4 >= t1 - t0) ?? 1440) * MINUTE;
   for (let t = Math.ceil(t0 / tStep) * tStep; t <= t1; t += tStep) {
+    const anchor = x(t) > W - RIGHT - 16 ? "end" : x(t) < LEFT + 16 ? "start" : "middle";
     axes.push(svgEl("line", { class: "grid-line", x1: x(t), x2: x(t), y1: TOP, y2: H - BOTTOM }),
-      svgEl("text", { class: "tick", x: x(t), y: H - BOTTOM + 14, "text-anchor": "middle" }, ukHm.format(new Date(t))));
+      svgEl("text", { class: "tick", x: x(t), y: H - BOTTOM + 14, "text-anchor": anchor }, ukHm.format(new Date(t))));
   }
   axes.push(svgEl("line", { class: "axis", x1: LEFT, x2: LEFT, y1: TOP, y2: H - BOTTOM }),
     svgEl("line", { class: "axis", x1: LEFT, x2: W - RIGHT, y1: H - BOTTOM, y2: H - BOTTOM }));
@@ -66,6 +71,6 @@ export function drawChart(svg, legend, { history, nameOf, isExchange, format, no
   });
   svg.replaceChildren(...axes, ...lines);
   legend.replaceChildren(...books.map((book) => el("li", { "data-bookmaker": book.id },
-    el("span", { class: "swatch", style: `background:${book.colour}` }), `${book.name}${isExchange(book.id) ? " (exch.)" : ""} `,
-    el("span", { class: "muted" }, formatOdds(book.points.at(-1).p, format)))));
+    el("span", { class: "swatch", style: `background:${book.colour}` }), el("span", { class: "book" }, book.name), " ",
+    el("span", { class: "muted" }, `${isExchange(book.id) ? "exchange " : ""}${formatOdds(book.points.at(-1).p, format)}`))));
 }

@@ -126,11 +126,11 @@ export class RaceGrid {
       mark = el("span", { class: `mark ${runner.steamer ? "steamer" : "drifter"}`, title: `${what}${detail ? ` (${detail})` : ""}`,
         "aria-label": runner.steamer ? "steamer" : "drifter" }, runner.steamer ? "▲" : "▼");
     }
-    return el("th", { class: "runner", scope: "row" },
+    return el("th", { class: "runner", scope: "row" }, el("div", { class: "runner-in" },
       el("button", { class: "name", title: `Chart ${runner.horse}`, onclick: () => this.onChart(runner.horse_id) }, name),
       mark,
       runner.horse_id === favourite ? el("span", { class: "tag fav", title: "Favourite (shortest consensus price)" }, "F") : null,
-      runner.non_runner ? el("span", { class: "tag", title: "Non-runner" }, "NR") : null);
+      runner.non_runner ? el("span", { class: "tag", title: "Non-runner" }, "NR") : null));
   }
 
   // A price change (from the stream, or a newer REST quote): the cell, its flash, the best prices.
