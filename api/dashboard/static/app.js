@@ -164,6 +164,9 @@ async function openRace(raceId) {
   if (fresh) {
     state.book = null;
     $("race-title").textContent = "Loading…";
+    $("race-facts").textContent = "";
+    $("race-clock").replaceChildren();
+    grid.clear();
     $("result").hidden = true;
     $("chooser").open = false;
   }

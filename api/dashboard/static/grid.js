@@ -73,6 +73,17 @@ export class RaceGrid {
     return newer;
   }
 
+  // Nothing shown (another race is on its way): no row of the last race lingers under its title.
+  clear() {
+    this.books = [];
+    this.runners = [];
+    this.prices.clear();
+    this.cells.clear();
+    this.structure = "";
+    this.table.tHead.replaceChildren();
+    this.table.tBodies[0].replaceChildren();
+  }
+
   shownBooks() {
     return this.books.filter((b) => !this.hidden.has(b.id));
   }
