@@ -12,6 +12,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, ConsoleMessage, Page, Request, Response, ViewportSize
 
+from darkhorses.apikeys import create_key
 from producers.publisher import EventPublisher
 from schemas.base import EventSource
 from schemas.bookmakers import REGISTRY
@@ -555,5 +556,32 @@ async def test_a_favicon_and_no_console_errors_through_a_session(
     await page.go_back()
     await page.click("#race-close")
     await page.wait_for_timeout(1500)  # a websocket frame or two, a Kanban refresh
+    assert watched.problems == []
+    await page.close()
+
+
+# Where the API requires a key ------------------------------------------------------------------
+async def test_with_keys_required_the_page_asks_for_one_and_then_runs_live(
+    stack: Stack, browser: Browser, auth_api: str, races: FabricatedRaces
+) -> None:
+    _, key = await create_key(stack.database_url, "e2e dashboard", 6000)
+    watched = await watched_page(browser, DESKTOP)
+    page = watched.page
+    await page.goto(f"{auth_api}/#/race/{races.movers_id}")
+    await page.locator("#key-form").wait_for()
+    assert await page.locator("#connection").inner_text() == "API key required"
+    assert await page.locator(".card").count() == 0
+    assert all("401" in p for p in watched.problems), watched.problems  # asked without a key
+
+    await page.fill("#key-input", "dh_wrong_key")
+    await page.click("#key-form button")
+    await page.locator("#connection").filter(has_text="API key refused").wait_for()
+    await page.fill("#key-input", key)
+    await page.click("#key-form button")
+    watched.problems.clear()
+    await shown_race(stack, page, races.movers_id)
+    await page.locator(".card").first.wait_for()
+    await page.locator("#connection.ok").filter(has_text="live").wait_for(timeout=15_000)
+    assert await page.locator("#key-form").is_hidden()
     assert watched.problems == []
     await page.close()

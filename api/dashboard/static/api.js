@@ -12,7 +12,11 @@ export function apiKey() {
   }
 }
 
+// After a 401, calls wait for a (new) key instead of asking again every few seconds.
+let refused = false;
+
 export function setApiKey(value) {
+  refused = false;
   try {
     if (value) sessionStorage.setItem(KEY, value);
     else sessionStorage.removeItem(KEY);
@@ -22,11 +26,15 @@ export function setApiKey(value) {
 }
 
 export async function api(path) {
+  if (refused) throw new AuthRequired("an API key is required");
   const headers = { Accept: "application/json" };
   const key = apiKey();
   if (key) headers["X-API-Key"] = key;
   const response = await fetch(path, { headers });
-  if (response.status === 401) throw new AuthRequired("an API key is required");
+  if (response.status === 401) {
+    refused = true;
+    throw new AuthRequired("an API key is required");
+  }
   if (!response.ok) {
     const body = await response.json().catch(() => ({}));
     throw new Error(body?.error?.message ?? `${response.status} ${response.statusText}`);

@@ -519,7 +519,7 @@ function start() {
   setInterval(loadSystem, 10_000);
   route();
   fetch("/health").then((r) => r.json())
-    .then((h) => { if (!live.socket) setConnection(h.stream === "ready" ? "stream ready" : "stream starting", h.stream === "ready"); })
+    .then((h) => { if (!live.socket && $("key-form").hidden) setConnection(h.stream === "ready" ? "stream ready" : "stream starting", h.stream === "ready"); })
     .catch(() => setConnection("API unreachable", false));
 }
 
