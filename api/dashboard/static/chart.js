@@ -37,7 +37,7 @@ export function drawChart(svg, legend, { history, nameOf, isExchange, format, no
   for (const book of books) book.points.sort((a, b) => a.t - b.t);
   const all = books.flatMap((b) => b.points);
   const t1 = Math.max(now, ...all.map((q) => q.t));
-  const t0 = Math.min(t1 - 5 * MINUTE, ...all.map((q) => q.t)); // at least five minutes across
+  const t0 = Math.min(t1 - 3 * MINUTE, ...all.map((q) => q.t)); // at least three minutes across
   // Price ticks at round steps (which read as plain fractions too), half a step clear of the lines;
   // a flat market still gets a scale about a fifth of its price.
   const low = Math.min(...all.map((q) => q.p)), high = Math.max(...all.map((q) => q.p));
