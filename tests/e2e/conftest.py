@@ -1,6 +1,7 @@
 """The whole stack as `make up` starts it (`darkhorses up`), on its own ports and data folder,
 and a headless Chromium (Debian's) driven by Playwright."""
 
+import asyncio
 import os
 import shutil
 import signal
@@ -16,6 +17,7 @@ import pytest
 from playwright.async_api import Browser, async_playwright
 
 from tests.conftest import PORT_BASE, ROOT
+from tests.e2e.races import FabricatedRaces, publish_races, wait_until_served
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # As the machine notes say: no background networking (the sandbox has no internet).
@@ -29,6 +31,7 @@ CHROMIUM_ARGS = [
 class Stack:
     base_url: str
     kafka_bootstrap: str
+    database_url: str
     log: Path
 
 
@@ -62,7 +65,12 @@ def stack(artifacts: Path) -> Iterator[Stack]:
     base_url = f"http://127.0.0.1:{ports['DARKHORSES_API_PORT']}"
     try:
         _wait_for_races(base_url, process, log)
-        yield Stack(base_url, f"127.0.0.1:{ports['DARKHORSES_KAFKA_PORT']}", log)
+        yield Stack(
+            base_url,
+            f"127.0.0.1:{ports['DARKHORSES_KAFKA_PORT']}",
+            f"postgresql://postgres@127.0.0.1:{ports['DARKHORSES_POSTGRES_PORT']}/darkhorses",
+            log,
+        )
     finally:
         process.send_signal(signal.SIGINT)  # what Ctrl-C does
         try:
@@ -95,3 +103,52 @@ async def browser() -> AsyncIterator[Browser]:
             yield browser
         finally:
             await browser.close()
+
+
+@pytest.fixture(scope="session")
+async def races(stack: Stack) -> FabricatedRaces:
+    """A race with its result, one at the off and one with a steamer and a drifter."""
+    fabricated = await publish_races(stack.kafka_bootstrap, "t")
+    await asyncio.to_thread(wait_until_served, stack.base_url, fabricated)
+    return fabricated
+
+
+@pytest.fixture(scope="session")
+def auth_api(stack: Stack, artifacts: Path) -> Iterator[str]:
+    """A second API process on the same stack that refuses requests without an API key."""
+    port = PORT_BASE + 181
+    env = dict(os.environ)
+    env.update(
+        KAFKA_BOOTSTRAP_SERVERS=stack.kafka_bootstrap,
+        DATABASE_URL=stack.database_url,
+        DARKHORSES_API_PORT=str(port),
+        DARKHORSES_API_AUTH_REQUIRED="true",
+    )
+    log = artifacts / "e2e-auth-api.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "darkhorses", "api"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the API with keys required did not start:\n{log.read_text()}")
+            try:
+                if httpx.get(f"{base_url}/health", timeout=2).json().get("stream") == "ready":
+                    break
+            except (httpx.HTTPError, ValueError):
+                pass
+            time.sleep(0.5)
+        yield base_url
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
