@@ -35,6 +35,13 @@ class Runner(Model):
     official_rating: int | None = None
     headgear: str | None = None
     form: str | None = None
+    # Added for full cards (issue 19); defaults keep older events valid.
+    rpr: int | None = Field(default=None, description="Racing Post Rating, where given.")
+    ts: int | None = Field(default=None, description="Topspeed rating, where given.")
+    comment: str | None = None
+    dob: date | None = None
+    trainer_location: str | None = None
+    jockey_claim_lbs: int | None = Field(default=None, description="A claiming rider's allowance.")
 
 
 class Racecard(Event):
@@ -60,4 +67,11 @@ class Racecard(Event):
     rating_band: str | None = None
     prize: str | None = None
     race_status: str | None = None
+    # Added for full cards (issue 19); defaults keep older events valid.
+    field_size_upstream: int | None = Field(
+        default=None,
+        description="`field_size` as upstream quoted it (can be 0 with a full field), for audit; "
+        "`field_size` counts the declared runners that are not non-runners.",
+    )
+    distance: str | None = Field(default=None, description="As upstream quotes it, e.g. 1m2f.")
     runners: tuple[Runner, ...]

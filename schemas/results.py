@@ -27,6 +27,17 @@ class RunnerResult(Model):
     sp_joint_favourite: bool = False
     owner_id: str | None = None
     prize: Decimal | None = None
+    # Added for full results (issue 19); defaults keep older events valid.
+    time: str | None = Field(default=None, description="Finishing time as quoted, e.g. 1:43.25.")
+    official_rating: int | None = None
+    rpr: int | None = None
+    tsr: int | None = None
+    jockey_claim_lbs: int | None = None
+    headgear: str | None = None
+    age: int | None = None
+    jockey: str | None = None
+    trainer: str | None = None
+    comment: str | None = None
 
 
 class Result(Event):
@@ -41,4 +52,13 @@ class Result(Event):
     race_class: str | None = None
     field_size: int | None = Field(default=None, ge=0, description="Runners that ran.")
     non_runners: str | None = None
+    # Added for full results (issue 19); defaults keep older events valid.
+    pattern: str | None = None
+    distance: str | None = None
+    distance_f: Decimal | None = None
+    going: str | None = None
+    surface: str | None = None
+    age_band: str | None = None
+    rating_band: str | None = None
+    winning_time: str | None = None
     runners: tuple[RunnerResult, ...]
