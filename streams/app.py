@@ -3,7 +3,7 @@
 import faust
 from prometheus_client import start_http_server
 
-from streams import analytics, deadletters_sink, odds_pipeline, reference
+from streams import analytics, deadletters_sink, odds_pipeline, reference, reference_sinks
 from streams.analytics import Send
 from streams.settings import StreamsSettings
 from streams.sink import SinkFactory, postgres_sinks
@@ -41,6 +41,7 @@ def create_app(
     feeds = analytics.create_feeds(settings, send or analytics.producer_send(app))
     odds_pipeline.register(app, settings, feeds, sinks)
     reference.register(app, settings, feeds, sinks)
+    reference_sinks.register(app, settings, sinks)
     deadletters_sink.register(app, sinks)
     if settings.metrics_port is not None:
         port = settings.metrics_port

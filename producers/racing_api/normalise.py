@@ -13,7 +13,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 UK = ZoneInfo("Europe/London")
-# "-" and, in results' ratings, an en dash "–" mean no value.
+# "-" and, in results' ratings, an en dash (U+2013) mean no value.
 NO_VALUE = frozenset({"", "-", "\u2013", "\u2014"})
 NO_PRICE = frozenset({"", "-", "SP", "sp", "N/A", "n/a"})
 POSITION_CODES = frozenset(
