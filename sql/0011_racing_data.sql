@@ -65,6 +65,9 @@ ALTER TABLE result_runners
     ADD COLUMN owner_id text,
     ADD COLUMN comment text;
 
+-- Known upstream quirks each producer cycle handled, by name (FetchStats.quirks).
+ALTER TABLE fetch_stats ADD COLUMN quirks json;
+
 -- Reference data (streams/reference_sinks.py). Cards and reference records both write horses,
 -- jockeys, trainers, owners and courses, each its own columns under its own version: a newer
 -- card never discards a trainer's location or a horse's pedigree, and the reverse. Rows first

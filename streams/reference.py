@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import faust
+import orjson
 from pydantic import ValidationError
 
 from schemas.base import Model
@@ -98,7 +99,8 @@ ODDS_HISTORICAL_TABLE = _table(
 )
 FETCH_STATS_TABLE = _table(
     "fetch_stats",
-    "producer source_time event_id races runners bookmakers prices unpriced errors duration_s",
+    "producer source_time event_id races runners bookmakers prices unpriced errors duration_s "
+    "quirks",
     "producer source_time event_id",
     version=(),
 )
@@ -191,6 +193,7 @@ def fetch_stats_rows(stats: FetchStats) -> Writes:
     row = (
         stats.producer, stats.source_time, stats.event_id, stats.races, stats.runners,
         stats.bookmakers, stats.prices, stats.unpriced, stats.errors, stats.duration_s,
+        orjson.dumps(stats.quirks).decode(),
     )  # fmt: skip
     return [(FETCH_STATS_TABLE, [row])]
 
