@@ -1,4 +1,4 @@
-"""Each upstream quirk (tests/racing_api_quirks.py) is handled, counted and logged by the parsers."""
+"""Each upstream quirk (tests/racing_api_quirks.py) is handled, counted and logged by parsers."""
 
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -30,7 +30,8 @@ def test_nr_runner_is_a_non_runner_without_prices(caplog: pytest.LogCaptureFixtu
     assert sum(r.non_runner for r in race.card.runners) == 1
     assert NR_HORSE not in {q.horse_id for q in race.quotes}
     assert report.quirks["non_runner_marker"] == 2  # once on each of the two cards
-    assert "skipped bad" not in caplog.text and report.errors == 0
+    assert "skipped bad" not in caplog.text
+    assert report.errors == 0
     assert f"non_runner_marker at {CARD_RACE}/{NR_HORSE}" in caplog.text
 
 
