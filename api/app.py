@@ -17,6 +17,7 @@ from api import (
     observability,
     odds,
     races,
+    racing_data,
     reference,
     statistics,
     stream,
@@ -75,7 +76,7 @@ def create_app(settings: ApiSettings, live_settings: LiveSettings | None = None)
     )
     errors.install(app)
     app.include_router(observability.router)
-    for module in (odds, races, book, historical, statistics, reference):
+    for module in (odds, races, book, historical, statistics, reference, racing_data):
         app.include_router(module.router, responses=errors.ERROR_RESPONSES)
     app.include_router(stream.router, responses=errors.ERROR_RESPONSES)
     dashboard.install(app)

@@ -5,7 +5,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.caching import cache_for
 from api.envelope import Item, Page, Paging, paging
@@ -36,11 +36,33 @@ class HistoricalRunner(BaseModel):
     finished: int | None
     beaten_lengths: Decimal | None
     field_size: int
-    ew_places: int
+    ew_places: int | None
     ew_fraction: str | None
     win_return: Decimal | None
     place_return: Decimal | None
     ew_return: Decimal | None
+    # Issue 19: where the prices came from, and the race's and runner's details.
+    price_source: str | None = Field(
+        default=None,
+        description="live: the live price history of a race the system watched; historical: "
+        "the backfill (racing.odds.historical.v1); None: no pre-race prices.",
+    )
+    race_name: str | None = None
+    race_type: str | None = None
+    race_class: str | None = None
+    going: str | None = None
+    distance_f: Decimal | None = None
+    handicap: bool | None = None
+    jockey_id: str | None = None
+    jockey: str | None = None
+    trainer_id: str | None = None
+    trainer: str | None = None
+    official_rating: int | None = None
+    weight_lbs: int | None = None
+    draw: int | None = None
+    number: int | None = None
+    bsp: Decimal | None = None
+    sp_joint_favourite: bool = False
 
 
 SORTS = {

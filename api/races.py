@@ -242,9 +242,34 @@ class CardRunner(BaseModel):
     owner_id: str | None
     owner: str | None
     non_runner: bool
+    # The full card (issue 19).
+    sex: str | None = None
+    official_rating: int | None = None
+    rpr: int | None = None
+    ts: int | None = None
+    headgear: str | None = None
+    form: str | None = None
+    jockey_claim_lbs: int | None = None
+    comment: str | None = None
+    sire_id: str | None = None
+    sire: str | None = None
+    dam_id: str | None = None
+    dam: str | None = None
+    damsire_id: str | None = None
+    damsire: str | None = None
 
 
 class RaceCard(RaceSummary):
+    pattern: str | None = None
+    age_band: str | None = None
+    rating_band: str | None = None
+    prize: str | None = None
+    distance: str | None = None
+    field_size_upstream: int | None = Field(
+        default=None,
+        description="Upstream's field_size as quoted (can be 0 with a full field); field_size "
+        "counts the declared runners that are not non-runners.",
+    )
     runners: list[CardRunner]
 
 
@@ -262,10 +287,17 @@ async def load_race(pool: asyncpg.Pool, race_id: str) -> RaceSummary:
 async def race_card(state: AppState, race_id: str) -> Item[RaceCard]:
     """A race card: the race and its runners (with jockey, trainer and owner)."""
     summary = await load_race(state.pool, race_id)
+    extra = await state.pool.fetchrow(
+        "SELECT pattern, age_band, rating_band, prize, distance, field_size_upstream "
+        "FROM races WHERE race_id = $1",
+        race_id,
+    )
     rows = await state.pool.fetch(
         """SELECT ru.horse_id, ru.horse, ru.number, ru.draw, ru.age, ru.weight_lbs,
                   ru.jockey_id, j.jockey, ru.trainer_id, t.trainer, ru.owner_id, o.owner,
-                  ru.non_runner
+                  ru.non_runner, ru.sex, ru.official_rating, ru.rpr, ru.ts, ru.headgear,
+                  ru.form, ru.jockey_claim_lbs, ru.comment, ru.sire_id, ru.sire, ru.dam_id,
+                  ru.dam, ru.damsire_id, ru.damsire
            FROM runners ru
            LEFT JOIN jockeys j USING (jockey_id)
            LEFT JOIN trainers t USING (trainer_id)
@@ -273,5 +305,7 @@ async def race_card(state: AppState, race_id: str) -> Item[RaceCard]:
            WHERE ru.race_id = $1 ORDER BY ru.number NULLS LAST, ru.horse_id""",
         race_id,
     )
-    card = RaceCard(**summary.model_dump(), runners=[CardRunner(**dict(r)) for r in rows])
+    card = RaceCard(
+        **summary.model_dump(), **dict(extra or {}), runners=[CardRunner(**dict(r)) for r in rows]
+    )
     return Item[RaceCard](data=card)

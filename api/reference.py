@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.caching import cache_for
 from api.envelope import Item, Page, Paging, paging
@@ -240,13 +240,34 @@ class Horse(BaseModel):
     sire_id: str | None
     dam_id: str | None
     damsire_id: str | None
+    # The pedigree by name and the horse's details, from reference.horses.v1 (and cards).
+    sire: str | None = None
+    dam: str | None = None
+    damsire: str | None = None
+    dob: str | None = None
+    sex: str | None = None
+    sex_code: str | None = None
+    colour: str | None = None
+    region: str | None = None
+    breeder: str | None = None
+    pedigree_checked: bool = False
 
 
+# Names from the horse's own record, else from the parents' reference tables.
+_HORSE_COLUMNS = (
+    "h.horse_id, h.horse, h.sire_id, h.dam_id, h.damsire_id, coalesce(h.sire, s.sire) AS sire, "
+    "coalesce(h.dam, d.dam) AS dam, coalesce(h.damsire, ds.damsire) AS damsire, h.dob, h.sex, "
+    "h.sex_code, h.colour, h.region, h.breeder, h.pedigree_checked"
+)
+_HORSE_SOURCE = (
+    "horses h LEFT JOIN sires s USING (sire_id) LEFT JOIN dams d USING (dam_id) "
+    "LEFT JOIN damsires ds USING (damsire_id)"
+)
 _HORSES = Listing(
     Page[Horse],
-    source="horses",
-    columns="horse_id, horse, sire_id, dam_id, damsire_id",
-    sorts={"name": "horse"},
+    source=_HORSE_SOURCE,
+    columns=_HORSE_COLUMNS,
+    sorts={"name": "h.horse"},
     default_sort="name",
 )
 
@@ -258,13 +279,13 @@ async def horses(
     name: Name = None,
     sort: HorseSort = None,
 ) -> Page[Horse]:
-    return await _HORSES.fetch(state.pool, page, sort, {"horse ILIKE {}": _like(name)})
+    return await _HORSES.fetch(state.pool, page, sort, {"h.horse ILIKE {}": _like(name)})
 
 
 @router.get("/horses/{horse_id}", response_model=Item[Horse])
 async def horse(state: AppState, horse_id: str) -> Item[Horse]:
     row = await state.pool.fetchrow(
-        "SELECT horse_id, horse, sire_id, dam_id, damsire_id FROM horses WHERE horse_id = $1",
+        f"SELECT {_HORSE_COLUMNS} FROM {_HORSE_SOURCE} WHERE h.horse_id = $1",  # noqa: S608
         horse_id,
     )
     if row is None:
@@ -323,6 +344,27 @@ class ResultRunner(BaseModel):
     win_return: Decimal | None
     place_return: Decimal | None
     ew_return: Decimal | None
+    # The full result (issue 19).
+    number: int | None = None
+    draw: int | None = None
+    sp_joint_favourite: bool = False
+    bsp: Decimal | None = None
+    beaten_total: Decimal | None = None
+    time: str | None = None
+    prize: Decimal | None = None
+    official_rating: int | None = None
+    rpr: int | None = None
+    tsr: int | None = None
+    weight_lbs: int | None = None
+    age: int | None = None
+    headgear: str | None = None
+    jockey_id: str | None = None
+    jockey: str | None = None
+    jockey_claim_lbs: int | None = None
+    trainer_id: str | None = None
+    trainer: str | None = None
+    owner_id: str | None = None
+    comment: str | None = None
 
 
 class RaceResult(BaseModel):
@@ -331,13 +373,31 @@ class RaceResult(BaseModel):
     course_id: str | None
     region: str | None
     field_size: int
-    ew_places: int
+    ew_places: int | None = Field(description="None in a win-only race (under 5 ran).")
     ew_fraction: str | None
+    race_name: str | None = None
+    course: str | None = None
+    race_type: str | None = None
+    race_class: str | None = None
+    pattern: str | None = None
+    distance: str | None = None
+    distance_f: Decimal | None = None
+    going: str | None = None
+    surface: str | None = None
+    age_band: str | None = None
+    rating_band: str | None = None
+    winning_time: str | None = None
+    non_runners: str | None = None
+    handicap: bool | None = Field(
+        default=None, description="From the race name; None when unknown (handicap terms)."
+    )
     runners: list[ResultRunner] | None = None
 
 
 _RESULT_COLUMNS = (
-    "race_id, off_dt, course_id, region_code AS region, field_size, ew_places, ew_fraction"
+    "race_id, off_dt, course_id, region_code AS region, field_size, ew_places, ew_fraction, "
+    "race_name, course, race_type, race_class, pattern, distance, distance_f, going, surface, "
+    "age_band, rating_band, winning_time, non_runners, handicap"
 )
 _RESULTS = Listing(
     Page[RaceResult],
@@ -374,9 +434,14 @@ async def result(state: AppState, race_id: str) -> Item[RaceResult]:
     if row is None:
         raise NotFoundError(f"no result for race {race_id}")
     runner_rows = await state.pool.fetch(
-        "SELECT horse_id, horse, position, finished, sp, sp_decimal, sp_favourite, sp_rank, "
-        "beaten_lengths, win_return, place_return, ew_return FROM result_runners "
-        "WHERE race_id = $1 ORDER BY finished NULLS LAST, horse_id",
+        "SELECT rr.horse_id, rr.horse, rr.position, rr.finished, rr.sp, rr.sp_decimal, "
+        "rr.sp_favourite, rr.sp_rank, rr.beaten_lengths, rr.win_return, rr.place_return, "
+        "rr.ew_return, rr.number, rr.draw, rr.sp_joint_favourite, rr.bsp, rr.beaten_total, "
+        "rr.time, rr.prize, rr.official_rating, rr.rpr, rr.tsr, rr.weight_lbs, rr.age, "
+        "rr.headgear, rr.jockey_id, j.jockey, rr.jockey_claim_lbs, rr.trainer_id, t.trainer, "
+        "rr.owner_id, rr.comment FROM result_runners rr "
+        "LEFT JOIN jockeys j USING (jockey_id) LEFT JOIN trainers t USING (trainer_id) "
+        "WHERE rr.race_id = $1 ORDER BY rr.finished NULLS LAST, rr.horse_id",
         race_id,
     )
     race = RaceResult(**dict(row), runners=[ResultRunner(**dict(r)) for r in runner_rows])

@@ -36,6 +36,13 @@ class Runner(Model):
     official_rating: SmallInt | None = None
     headgear: Code | None = None
     form: Text | None = None
+    # Added for full cards (issue 19); defaults keep older events valid.
+    rpr: SmallInt | None = Field(default=None, description="Racing Post Rating, where given.")
+    ts: SmallInt | None = Field(default=None, description="Topspeed rating, where given.")
+    comment: Text | None = None
+    dob: date | None = None
+    trainer_location: Text | None = None
+    jockey_claim_lbs: SmallInt | None = Field(default=None, description="A claiming rider's allowance.")
 
 
 class Racecard(Event):
@@ -61,4 +68,11 @@ class Racecard(Event):
     rating_band: Code | None = None
     prize: Text | None = None
     race_status: Code | None = None
+    # Added for full cards (issue 19); defaults keep older events valid.
+    field_size_upstream: SmallInt | None = Field(
+        default=None,
+        description="`field_size` as upstream quoted it (can be 0 with a full field), for audit; "
+        "`field_size` counts the declared runners that are not non-runners.",
+    )
+    distance: Code | None = Field(default=None, description="As upstream quotes it, e.g. 1m2f.")
     runners: tuple[Runner, ...] = Field(max_length=MAX_RUNNERS)

@@ -16,6 +16,9 @@ class Course(Event):
     name: Text
     region_code: Code | None = Field(default=None, description="Lower-case code, e.g. gb.")
     region: Text | None = Field(default=None, description="Region name, e.g. Great Britain.")
+    # Added in issue 19, where upstream gives them; defaults keep older events valid.
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
 
 
 class Region(Event):

@@ -38,6 +38,17 @@ class RunnerResult(Model):
     sp_joint_favourite: bool = False
     owner_id: Id | None = None
     prize: Decimal | None = Field(default=None, max_digits=14, decimal_places=2)
+    # Added for full results (issue 19); defaults keep older events valid.
+    time: Code | None = Field(default=None, description="Finishing time as quoted, e.g. 1:43.25.")
+    official_rating: SmallInt | None = None
+    rpr: SmallInt | None = None
+    tsr: SmallInt | None = None
+    jockey_claim_lbs: SmallInt | None = None
+    headgear: Code | None = None
+    age: SmallInt | None = None
+    jockey: Text | None = None
+    trainer: Text | None = None
+    comment: Text | None = None
 
 
 class Result(Event):
@@ -52,4 +63,13 @@ class Result(Event):
     race_class: Code | None = None
     field_size: SmallInt | None = Field(default=None, description="Runners that ran.")
     non_runners: Text | None = None
+    # Added for full results (issue 19); defaults keep older events valid.
+    pattern: Code | None = None
+    distance: Code | None = None
+    distance_f: Decimal | None = Field(default=None, ge=0, max_digits=6, decimal_places=2)
+    going: Code | None = None
+    surface: Code | None = None
+    age_band: Code | None = None
+    rating_band: Code | None = None
+    winning_time: Code | None = None
     runners: tuple[RunnerResult, ...] = Field(max_length=MAX_RUNNERS)

@@ -1,6 +1,6 @@
 """Producer fetch statistics: one event per polling cycle."""
 
-from pydantic import NonNegativeFloat, NonNegativeInt
+from pydantic import Field, NonNegativeFloat, NonNegativeInt
 
 from schemas.base import Event, Id
 
@@ -14,3 +14,6 @@ class FetchStats(Event):
     unpriced: NonNegativeInt
     errors: NonNegativeInt
     duration_s: NonNegativeFloat
+    # Added in issue 19: known upstream quirks handled this cycle, by name (e.g.
+    # non_runner_marker, off_dt_missing); a default keeps older events valid.
+    quirks: dict[str, NonNegativeInt] = Field(default_factory=dict)

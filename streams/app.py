@@ -3,7 +3,7 @@
 import faust
 from prometheus_client import start_http_server
 
-from streams import analytics, bookmakers, deadletters_sink, race_pipeline, reference
+from streams import analytics, bookmakers, deadletters_sink, race_pipeline, reference, reference_sinks
 from streams.analytics import Send
 from streams.settings import StreamsSettings
 from streams.sink import SinkFactory, postgres_sinks
@@ -46,6 +46,7 @@ def create_app(
     race_pipeline.register(app, settings, feeds, sinks)
     bookmakers.register(app, settings, sinks)
     reference.register(app, settings, sinks)
+    reference_sinks.register(app, settings, sinks)
     deadletters_sink.register(app, sinks)
     if settings.metrics_port is not None:
         port = settings.metrics_port

@@ -13,8 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 import faust
+import orjson
 
 from schemas.base import Model
+from schemas.bookmakers import by_id
 from schemas.market import MarketState
 from schemas.odds import OddsSnapshot
 from schemas.racecards import Racecard
@@ -28,7 +30,7 @@ from schemas.topics import (
 )
 from streams.deadletter import dead_letter_for, send_dead_letter
 from streams.metrics import EVENTS_CONSUMED
-from streams.returns import each_way_terms, runner_returns, sp_ranks
+from streams.returns import each_way_terms, is_handicap, runner_returns, sp_ranks
 from streams.settings import StreamsSettings
 from streams.sink import Rows, SinkFactory, UpsertTable, write_each
 from streams.validation import InvalidEvent, validate
@@ -46,13 +48,15 @@ def _table(name: str, columns: str, key: str, version: tuple[str, ...] = VERSION
 RACES = _table(
     "races",
     "race_id course_id course region_code race_date off_dt race_name race_type race_class "
-    "distance_f going surface field_size is_abandoned source_time event_id",
+    "distance_f going surface field_size is_abandoned pattern age_band rating_band prize "
+    "race_status distance field_size_upstream source_time event_id",
     "race_id",
 )
 RUNNERS = _table(
     "runners",
     "race_id horse_id horse number draw age weight_lbs jockey_id trainer_id owner_id non_runner "
-    "source_time event_id",
+    "sex official_rating rpr ts headgear form jockey_claim_lbs comment sire_id sire dam_id dam "
+    "damsire_id damsire source_time event_id",
     "race_id horse_id",
 )
 COURSES = _table("courses", "course_id course region_code source_time event_id", "course_id")
@@ -63,17 +67,29 @@ JOCKEYS = _table("jockeys", "jockey_id jockey source_time event_id", "jockey_id"
 TRAINERS = _table("trainers", "trainer_id trainer source_time event_id", "trainer_id")
 OWNERS = _table("owners", "owner_id owner source_time event_id", "owner_id")
 MARKET_STATUS = _table("market_status", "race_id status reason source_time event_id", "race_id")
+MARKET_STATUS_HISTORY = _table(
+    "market_status_history",
+    "race_id source_time event_id status reason",
+    "race_id source_time event_id",
+    version=(),
+)
 RESULTS_TABLE = _table(
     "results",
-    "race_id off_dt course_id region_code field_size ew_places ew_fraction source_time event_id",
+    "race_id off_dt course_id region_code field_size ew_places ew_fraction race_name course "
+    "race_type race_class pattern distance distance_f going surface age_band rating_band "
+    "winning_time non_runners handicap source_time event_id",
     "race_id",
 )
 RESULT_RUNNERS = _table(
     "result_runners",
     "race_id horse_id horse position finished sp sp_decimal sp_favourite sp_rank beaten_lengths "
-    "weight_lbs jockey_id trainer_id win_return place_return ew_return source_time event_id",
+    "weight_lbs jockey_id trainer_id win_return place_return ew_return number draw "
+    "sp_joint_favourite bsp beaten_total time prize official_rating rpr tsr jockey_claim_lbs "
+    "headgear age owner_id comment source_time event_id",
     "race_id horse_id",
 )
+# Bookmakers first seen in historical prices (ids the registry lacks): added, never updated.
+SEEN_BOOKMAKERS = _table("bookmakers", "bookmaker_id name type known", "bookmaker_id", ())
 ODDS_HISTORICAL_TABLE = _table(
     "odds_historical",
     "race_id horse_id bookmaker_id source_time price_decimal price_fractional ew_places "
@@ -83,7 +99,8 @@ ODDS_HISTORICAL_TABLE = _table(
 )
 FETCH_STATS_TABLE = _table(
     "fetch_stats",
-    "producer source_time event_id races runners bookmakers prices unpriced errors duration_s",
+    "producer source_time event_id races runners bookmakers prices unpriced errors duration_s "
+    "quirks",
     "producer source_time event_id",
     version=(),
 )
@@ -93,7 +110,9 @@ def racecard_rows(card: Racecard) -> Writes:
     v = (card.source_time, card.event_id)
     runners = [
         (card.race_id, r.horse_id, r.horse, r.number, r.draw, r.age, r.weight_lbs, r.jockey_id,
-         r.trainer_id, r.owner_id, r.non_runner, *v)
+         r.trainer_id, r.owner_id, r.non_runner, r.sex, r.official_rating, r.rpr, r.ts,
+         r.headgear, r.form, r.jockey_claim_lbs, r.comment, r.sire_id, r.sire, r.dam_id, r.dam,
+         r.damsire_id, r.damsire, *v)
         for r in card.runners
     ]  # fmt: skip
     horses = [(r.horse_id, r.horse, r.sire_id, r.dam_id, r.damsire_id, *v) for r in card.runners]
@@ -103,7 +122,9 @@ def racecard_rows(card: Racecard) -> Writes:
     race = (
         card.race_id, card.course_id, card.course, card.region.upper(), card.race_date,
         card.off_dt, card.race_name, card.race_type, card.race_class, card.distance_f,
-        card.going, card.surface, card.field_size, card.is_abandoned, *v,
+        card.going, card.surface, card.field_size, card.is_abandoned, card.pattern,
+        card.age_band, card.rating_band, card.prize, card.race_status, card.distance,
+        card.field_size_upstream, *v,
     )  # fmt: skip
     return [
         (RACES, [race]),
@@ -117,9 +138,12 @@ def racecard_rows(card: Racecard) -> Writes:
 
 
 def result_rows(result: Result) -> Writes:
+    """The result and its runners, settled on the each-way terms of the race's type (handicap or
+    not, from its name) and the number that ran."""
     v = (result.source_time, result.event_id)
     field_size = len(result.runners)
-    terms = each_way_terms(field_size)
+    handicap = is_handicap(result.race_name)
+    terms = each_way_terms(field_size, handicap)
     ranks = sp_ranks({r.horse_id: r.sp_decimal for r in result.runners})
     runners = []
     for r in result.runners:
@@ -128,15 +152,27 @@ def result_rows(result: Result) -> Writes:
             (
                 result.race_id, r.horse_id, r.horse, r.position, r.finished, r.sp, r.sp_decimal,
                 r.sp_favourite, ranks[r.horse_id], r.beaten_lengths, r.weight_lbs, r.jockey_id,
-                r.trainer_id, returns.win, returns.place, returns.each_way, *v,
+                r.trainer_id, returns.win, returns.place, returns.each_way, r.number, r.draw,
+                r.sp_joint_favourite, r.bsp, r.beaten_total, r.time, r.prize, r.official_rating,
+                r.rpr, r.tsr, r.jockey_claim_lbs, r.headgear, r.age, r.owner_id, r.comment, *v,
             )
         )  # fmt: skip
     race = (
         result.race_id, result.off_dt, result.course_id,
         result.region.upper() if result.region else None, field_size,
-        terms.places if terms else None, terms.text if terms else None, *v,
+        terms.places if terms else None, terms.text if terms else None, result.race_name,
+        result.course, result.race_type, result.race_class, result.pattern, result.distance,
+        result.distance_f, result.going, result.surface, result.age_band, result.rating_band,
+        result.winning_time, result.non_runners, handicap, *v,
     )  # fmt: skip
-    return [(RESULTS_TABLE, [race]), (RESULT_RUNNERS, runners)]
+    jockeys = [(r.jockey_id, r.jockey, *v) for r in result.runners if r.jockey_id and r.jockey]
+    trainers = [(r.trainer_id, r.trainer, *v) for r in result.runners if r.trainer_id and r.trainer]
+    return [
+        (RESULTS_TABLE, [race]),
+        (RESULT_RUNNERS, runners),
+        (JOCKEYS, jockeys),
+        (TRAINERS, trainers),
+    ]
 
 
 def historical_rows(snapshot: OddsSnapshot) -> Writes:
@@ -145,20 +181,27 @@ def historical_rows(snapshot: OddsSnapshot) -> Writes:
          p.fractional, p.ew_places, p.ew_denom, snapshot.source.value, snapshot.event_id)
         for p in snapshot.prices
     ]  # fmt: skip
-    return [(ODDS_HISTORICAL_TABLE, rows)]
+    writes: Writes = [(ODDS_HISTORICAL_TABLE, rows)]
+    if by_id(snapshot.bookmaker_id) is None:
+        writes.append(
+            (SEEN_BOOKMAKERS, [(snapshot.bookmaker_id, snapshot.bookmaker, "unknown", False)])
+        )
+    return writes
 
 
 def fetch_stats_rows(stats: FetchStats) -> Writes:
     row = (
         stats.producer, stats.source_time, stats.event_id, stats.races, stats.runners,
         stats.bookmakers, stats.prices, stats.unpriced, stats.errors, stats.duration_s,
+        orjson.dumps(stats.quirks).decode(),
     )  # fmt: skip
     return [(FETCH_STATS_TABLE, [row])]
 
 
 def market_status_rows(state: MarketState) -> Writes:
     row = (state.race_id, state.status.value, state.reason, state.source_time, state.event_id)
-    return [(MARKET_STATUS, [row])]
+    history = (state.race_id, state.source_time, state.event_id, state.status.value, state.reason)
+    return [(MARKET_STATUS, [row]), (MARKET_STATUS_HISTORY, [history])]
 
 
 def register_sink(

@@ -16,17 +16,41 @@ class EachWayTerms:
         return f"{self.fraction.numerator}/{self.fraction.denominator}"
 
 
-def each_way_terms(field_size: int) -> EachWayTerms | None:
-    """Standard terms by number of runners; None for a win-only race (fewer than 5)."""
-    if field_size >= 16:
-        return EachWayTerms(4, Fraction(1, 4))
-    if field_size >= 12:
-        return EachWayTerms(3, Fraction(1, 4))
-    if field_size >= 8:
-        return EachWayTerms(3, Fraction(1, 5))
-    if field_size >= 5:
+def is_handicap(race_name: str | None) -> bool | None:
+    """Whether a race is a handicap, from its name ("... Handicap", "... Nursery": a nursery is a
+    two-year-olds' handicap); None when the name is unknown."""
+    if race_name is None:
+        return None
+    name = race_name.lower()
+    return "handicap" in name or "nursery" in name
+
+
+def each_way_terms(field_size: int, handicap: bool | None = None) -> EachWayTerms | None:
+    """UK/IRE standard terms by race type and number of runners; None for win only (under 5).
+
+    Non-handicaps: 5-7 runners 1/4 two places, 8+ 1/5 three. Handicaps: 5-7 1/4 two, 8-11 1/5
+    three, 12-15 1/4 three, 16+ 1/4 four. A race of unknown type (no name on the result, as in
+    the simulator's) is settled on the handicap table, as before types were known.
+    """
+    if field_size < 5:
+        return None
+    if field_size <= 7:
         return EachWayTerms(2, Fraction(1, 4))
-    return None
+    if handicap is False or field_size <= 11:
+        return EachWayTerms(3, Fraction(1, 5))
+    if field_size <= 15:
+        return EachWayTerms(3, Fraction(1, 4))
+    return EachWayTerms(4, Fraction(1, 4))
+
+
+def bookmaker_terms(
+    standard: EachWayTerms | None, ew_places: int | None, ew_denom: int | None
+) -> EachWayTerms | None:
+    """A bookmaker's own terms where its prices say so (`ew_places`, `ew_denom`), else the
+    standard ones: a book paying an extra place quotes one place more than the standard."""
+    if ew_places is None or ew_denom is None or ew_places < 1 or ew_denom < 1:
+        return standard
+    return EachWayTerms(ew_places, Fraction(1, ew_denom))
 
 
 @dataclass(frozen=True, slots=True)

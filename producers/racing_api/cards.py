@@ -7,10 +7,11 @@ counted and logged (`unknown_bookmakers`).
 """
 
 import logging
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -70,23 +71,20 @@ class ParsedRace:
     race_status: str | None
 
 
-def off_instant(race: CardRace) -> datetime | None:
-    """`off_dt` as UTC; without it, the date plus the 12-hour `off_time` read as racing hours.
+def off_instant(race: CardRace, report: ParseReport) -> datetime | None:
+    """`off_dt` as UTC, or None (counted and logged as the quirk `off_dt_missing`).
 
-    `off_time` has no am/pm ("5:40" is 17:40); UK and Irish racing runs from about 11:00 to 22:00,
-    so hours 11 and 12 are taken as they are and 1-10 as afternoon/evening.
+    Never the 12-hour `off_time`: it has no am/pm ("5:40" is 17:40), and reading the race time
+    from it was one of the old system's bugs. A race without `off_dt` is not carded (it can not
+    be scheduled or settled); its prices still go out.
     """
     if not n.blank(race.off_dt):
         return n.instant(race.off_dt)
-    race_day = n.day(race.date)
-    off_time = (race.off_time or "").strip()
-    if race_day is None or not off_time:
-        return None
-    hours, _, minutes = off_time.partition(":")
-    hour = int(hours)
-    hour = hour + 12 if 1 <= hour <= 10 else hour
-    local = datetime.combine(race_day, time(hour % 24, int(minutes or 0)), tzinfo=n.UK)
-    return n.instant(local.isoformat())
+    report.quirk(
+        "off_dt_missing", race.race_id,
+        f"no off_dt (off_time {race.off_time!r} has no am/pm): not carded",
+    )  # fmt: skip
+    return None
 
 
 def _bookmaker(name: str, report: ParseReport) -> Bookmaker:
@@ -108,14 +106,26 @@ def report_unknown_bookmakers(report: ParseReport, already: Counter[str]) -> Non
     already.update(report.unknown_bookmakers)
 
 
-def price_of(decimal: str | None, fractional: str | None) -> Decimal | None:
-    """The decimal price, from `decimal` or else from `fractional`; None if neither quotes one."""
+def price_of(
+    decimal: str | None,
+    fractional: str | None,
+    report: ParseReport | None = None,
+    where: str = "",
+) -> Decimal | None:
+    """The decimal price, from `decimal` or else from `fractional`; None if neither quotes one.
+
+    A junk `decimal` ("abc", "-3.5", "NaN", "1.0") beside a valid fractional is replaced from the
+    fractional, and counted and logged (`decimal_from_fractional`) when a report is given."""
     try:
         value = n.decimal_price(decimal)
-    except ValueError:
+    except ValueError as error:
         value = None
         if n.blank(fractional) or fractional in n.NO_PRICE:
             raise
+        replaced = n.fractional_price(fractional)
+        if report is not None and replaced is not None:
+            report.quirk("decimal_from_fractional", where, f"{error}; using {fractional!r}")
+        return replaced
     if value is None:
         value = n.fractional_price(fractional)
     return value
@@ -129,7 +139,8 @@ def _ticks(raw: list[dict[str, Any]] | None, where: str, report: ParseReport) ->
         try:
             tick = OddsTick.model_validate(item)
             changed_at = _required(n.instant(tick.changed_at), "history tick without changed_at")
-            ticks.append(Tick(changed_at, price_of(tick.decimal, tick.fractional), tick.fractional))
+            price = price_of(tick.decimal, tick.fractional, report, where)
+            ticks.append(Tick(changed_at, price, tick.fractional))
         except (ValidationError, ValueError, TypeError) as error:
             report.reject("history tick", where, error)
     return tuple(sorted(ticks, key=lambda t: t.changed_at))
@@ -159,7 +170,7 @@ def quotes_of(
             report.reject("price", where, odds)
             continue
         try:
-            decimal = price_of(odds.decimal, odds.fractional)
+            decimal = price_of(odds.decimal, odds.fractional, report, where)
             quote = Quote(
                 race_id=race_id,
                 horse_id=runner.horse_id,
@@ -181,19 +192,43 @@ def quotes_of(
         yield quote
 
 
-def runner_of(runner: CardRunner, race_id: str, report: ParseReport) -> Runner:
-    def number(field: str, value: str | None) -> int | None:
-        return report.lenient(n.integer, value, f"{race_id}/{runner.horse_id}.{field}")
+_NON_RUNNER_JOCKEY = re.compile(r"^\s*NON[- ]?RUNNER", re.IGNORECASE)
+_CLAIM = re.compile(r"\((\d{1,2})\)\s*$")  # a claiming rider: "Tommie Jakes(5)"
 
+
+def jockey_claim(jockey: str | None) -> int | None:
+    match = _CLAIM.search(jockey or "")
+    return int(match[1]) if match else None
+
+
+def is_non_runner(runner: CardRunner) -> bool:
+    """Upstream marks a non-runner with `number: "NR"` and a jockey like "NON-RUNNER(5)"."""
+    return (runner.number or "").strip().upper() == "NR" or bool(
+        _NON_RUNNER_JOCKEY.match(runner.jockey or "")
+    )
+
+
+def runner_of(runner: CardRunner, race_id: str, report: ParseReport) -> Runner:
+    where = f"{race_id}/{runner.horse_id}"
+
+    def number(field: str, value: str | None) -> int | None:
+        return report.lenient(n.integer, value, f"{where}.{field}")
+
+    non_runner = is_non_runner(runner)
+    if non_runner:
+        report.quirk(
+            "non_runner_marker", where,
+            f"number {runner.number!r}, jockey {runner.jockey!r}: a non-runner",
+        )  # fmt: skip
     return Runner(
         horse_id=runner.horse_id,
         horse=runner.horse,
-        number=number("number", runner.number),
+        number=None if non_runner else number("number", runner.number),
         draw=number("draw", runner.draw),
         age=number("age", runner.age),
         weight_lbs=number("lbs", runner.lbs),
         jockey_id=runner.jockey_id or None,
-        jockey=runner.jockey or None,
+        jockey=None if non_runner else runner.jockey or None,
         trainer_id=runner.trainer_id or None,
         trainer=runner.trainer or None,
         owner_id=runner.owner_id or None,
@@ -201,6 +236,7 @@ def runner_of(runner: CardRunner, race_id: str, report: ParseReport) -> Runner:
         sire_id=runner.sire_id or None,
         dam_id=runner.dam_id or None,
         damsire_id=runner.damsire_id or None,
+        non_runner=non_runner,
         sex=runner.sex or None,
         colour=runner.colour or None,
         region=runner.region or None,
@@ -210,17 +246,38 @@ def runner_of(runner: CardRunner, race_id: str, report: ParseReport) -> Runner:
         official_rating=number("ofr", runner.ofr),
         headgear=runner.headgear or None,
         form=runner.form or None,
+        rpr=number("rpr", runner.rpr),
+        ts=number("ts", runner.ts),
+        comment=runner.comment or runner.spotlight or None,
+        dob=n.day(runner.dob) if not n.blank(runner.dob) else None,
+        trainer_location=runner.trainer_location or None,
+        jockey_claim_lbs=None if non_runner else jockey_claim(runner.jockey),
     )
+
+
+def field_of(
+    race: CardRace, upstream: int | None, runners: Iterable[Runner], report: ParseReport
+) -> int:
+    """The field: runners declared and not non-runners. Upstream's `field_size` can be "0" with a
+    full list of runners; it is kept on the card (`field_size_upstream`) for audit."""
+    derived = sum(1 for runner in runners if not runner.non_runner)
+    if upstream != derived:
+        report.quirk(
+            "field_size_derived", race.race_id,
+            f"field_size {race.field_size!r}, {derived} runners declared: field is {derived}",
+        )  # fmt: skip
+    return derived
 
 
 def racecard_of(
     race: CardRace,
-    runners: Iterable[Runner],
+    runners: tuple[Runner, ...],
     off_dt: datetime,
     fetched_at: datetime,
     report: ParseReport,
 ) -> Racecard:
     race_day = n.day(race.date) or off_dt.astimezone(n.UK).date()
+    upstream = report.lenient(n.integer, race.field_size, f"{race.race_id}.field_size")
     return Racecard(
         source=EventSource.RACING_API,
         source_time=fetched_at,
@@ -236,9 +293,11 @@ def racecard_of(
         distance_f=report.lenient(n.number, race.distance_f, f"{race.race_id}.distance_f"),
         going=race.going or None,
         surface=race.surface or None,
-        field_size=report.lenient(n.integer, race.field_size, f"{race.race_id}.field_size"),
+        field_size=field_of(race, upstream, runners, report),
+        field_size_upstream=upstream,
         is_abandoned=bool(race.is_abandoned),
-        runners=tuple(runners),
+        runners=runners,
+        distance=race.distance or None,
         pattern=race.pattern or None,
         age_band=race.age_band or None,
         rating_band=race.rating_band or None,
@@ -260,17 +319,20 @@ def parse_race(raw: object, fetched_at: datetime, report: ParseReport) -> Parsed
     for raw_runner in race.runners:
         try:
             runner = CardRunner.model_validate(raw_runner)
-            runners.append(runner_of(runner, race.race_id, report))
+            parsed = runner_of(runner, race.race_id, report)
         except (ValidationError, ValueError, TypeError) as error:
             report.reject("runner", f"{race.race_id}/{_identity(raw_runner, 'horse_id')}", error)
             continue
+        runners.append(parsed)
         report.runners += 1
-        quotes.extend(quotes_of(race.race_id, runner, fetched_at, report))
+        if not parsed.non_runner:  # a non-runner's prices can not be taken
+            quotes.extend(quotes_of(race.race_id, runner, fetched_at, report))
     card: Racecard | None = None
     off_dt: datetime | None = None
     try:
-        off_dt = _required(off_instant(race), "no off_dt, date or off_time")
-        card = racecard_of(race, runners, off_dt, fetched_at, report)
+        off_dt = off_instant(race, report)
+        if off_dt is not None:
+            card = racecard_of(race, tuple(runners), off_dt, fetched_at, report)
     except (ValidationError, ValueError, TypeError) as error:
         report.reject("racecard", race.race_id, error)
     return ParsedRace(

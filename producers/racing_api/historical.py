@@ -127,7 +127,7 @@ class HistoricalProducer:
             source=EventSource.RACING_API, source_time=fetched_at, producer=PRODUCER,
             races=outcome.races, runners=report.runners, bookmakers=len(report.bookmakers),
             prices=report.prices, unpriced=report.unpriced, errors=report.errors,
-            duration_s=time.monotonic() - started,
+            duration_s=time.monotonic() - started, quirks=dict(report.quirks),
         )  # fmt: skip
         await self._sink.publish(FETCH_STATS, with_id(stats, PRODUCER, day))
         await self._sink.flush()

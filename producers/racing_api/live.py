@@ -150,6 +150,7 @@ class LiveProducer:
             unpriced=report.unpriced,
             errors=report.errors + failures,
             duration_s=time.monotonic() - started,
+            quirks=dict(report.quirks),
         )
         await self._sink.publish(FETCH_STATS, stats)
         await self._sink.flush()

@@ -13,12 +13,15 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 UK = ZoneInfo("Europe/London")
+# "-" and, in results' ratings, an en dash (U+2013) mean no value.
+NO_VALUE = frozenset({"", "-", "\u2013", "\u2014"})
 NO_PRICE = frozenset({"", "-", "SP", "sp", "N/A", "n/a"})
 POSITION_CODES = frozenset(
     {"PU", "F", "UR", "BD", "RO", "DSQ", "VO", "RR", "CO", "SU", "LFT", "REF", "DNF", "NR", "WDU"}
 )
 _FRACTION = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
-_SP = re.compile(r"^\s*(?P<price>.+?)\s*(?P<fav>J?C?F)?\s*$")
+# Favourite markers after an SP: F, JF (joint), CF (co-favourite) and a bare J ("7/2J", joint).
+_SP = re.compile(r"^\s*(?P<price>.+?)\s*(?P<fav>JF|CF|F|J)?\s*$", re.IGNORECASE)
 _WEIGHT = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*$")
 _MAX_DECIMAL = Decimal("100000")
 
@@ -62,7 +65,9 @@ def fractional_price(value: str | None) -> Decimal | None:
 
 
 def starting_price(value: str | None) -> tuple[Decimal | None, bool, bool]:
-    """An SP string -> (decimal, favourite, joint favourite): "2/1JF" -> (3, True, True)."""
+    """An SP string -> (decimal, favourite, joint favourite): "2/1JF" -> (3, True, True).
+
+    A bare "J" ("7/2J") is a joint favourite too; "CF" (co-favourites) is shared likewise."""
     text = (value or "").strip()
     if not text:
         return None, False, False
@@ -72,7 +77,7 @@ def starting_price(value: str | None) -> tuple[Decimal | None, bool, bool]:
     fav = (match["fav"] or "").upper()
     price = match["price"]
     parsed = fractional_price(price)
-    return parsed, "F" in fav, fav.startswith("J")
+    return parsed, bool(fav), fav in {"J", "JF", "CF"}
 
 
 @lru_cache(maxsize=4096)
@@ -118,7 +123,7 @@ def integer(value: str | int | None) -> int | None:
     if isinstance(value, int):
         return value
     text = value.strip()
-    if text in {"", "-"}:
+    if text in NO_VALUE:
         return None
     return int(text)
 
@@ -128,7 +133,7 @@ def number(value: str | None) -> Decimal | None:
     if value is None:
         return None
     text = value.strip().rstrip("f").strip()
-    if text in {"", "-"}:
+    if text in NO_VALUE:
         return None
     try:
         parsed = Decimal(text)

@@ -23,6 +23,7 @@ class ParseReport:
     bookmakers: set[str] = field(default_factory=set)
     unknown_bookmakers: Counter[str] = field(default_factory=Counter)
     rejected: Counter[str] = field(default_factory=Counter)
+    quirks: Counter[str] = field(default_factory=Counter)
 
     @property
     def errors(self) -> int:
@@ -32,6 +33,12 @@ class ParseReport:
         """Count and log a part of a payload that could not be used (it is skipped)."""
         self.rejected[what] += 1
         log.warning("skipped bad %s at %s: %s", what, where, str(reason)[:300])
+
+    def quirk(self, what: str, where: str, detail: object) -> None:
+        """Count and log a known upstream quirk that was handled (the data is used, repaired or
+        declined on purpose); unlike `reject`, nothing here is junk."""
+        self.quirks[what] += 1
+        log.warning("upstream quirk %s at %s: %s", what, where, str(detail)[:300])
 
     def lenient(self, parse: Callable[[V], T | None], value: V, where: str) -> T | None:
         """`parse(value)`, or None if it is junk: a bad optional field costs only itself."""
@@ -49,3 +56,4 @@ class ParseReport:
         self.bookmakers |= other.bookmakers
         self.unknown_bookmakers.update(other.unknown_bookmakers)
         self.rejected.update(other.rejected)
+        self.quirks.update(other.quirks)

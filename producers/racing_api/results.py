@@ -22,6 +22,8 @@ def runner_result(runner: ResultRunner, race_id: str, report: ParseReport) -> Ru
         False,
         False,
     )
+    if (runner.sp or "").strip().upper().endswith("J"):
+        report.quirk("sp_joint_marker", where, f"SP {runner.sp!r}: joint favourite (bare J)")
     sp_decimal = report.lenient(n.decimal_price, runner.sp_dec, f"{where}.sp_dec")
     quoted, finished = n.position(runner.position)
     bsp = report.lenient(n.number, runner.bsp, f"{where}.bsp")
@@ -46,6 +48,16 @@ def runner_result(runner: ResultRunner, race_id: str, report: ParseReport) -> Ru
         bsp=bsp if bsp is not None and bsp > 1 else None,
         owner_id=runner.owner_id or None,
         prize=report.lenient(n.number, runner.prize, f"{where}.prize"),
+        time=runner.time or None,
+        official_rating=report.lenient(n.integer, runner.or_, f"{where}.or"),
+        rpr=report.lenient(n.integer, runner.rpr, f"{where}.rpr"),
+        tsr=report.lenient(n.integer, runner.tsr, f"{where}.tsr"),
+        jockey_claim_lbs=report.lenient(n.integer, runner.jockey_claim_lbs, f"{where}.claim"),
+        headgear=runner.headgear or None,
+        age=report.lenient(n.integer, runner.age, f"{where}.age"),
+        jockey=runner.jockey or None,
+        trainer=runner.trainer or None,
+        comment=runner.comment or None,
     )
 
 
@@ -85,6 +97,14 @@ def parse_result(raw: object, fetched_at: datetime, report: ParseReport) -> Resu
             race_class=race.class_ or None,
             field_size=len(race.runners),
             non_runners=race.non_runners or None,
+            pattern=race.pattern or None,
+            distance=race.dist or None,
+            distance_f=report.lenient(n.number, race.dist_f, f"{race.race_id}.dist_f"),
+            going=race.going or None,
+            surface=race.surface or None,
+            age_band=race.age_band or None,
+            rating_band=race.rating_band or None,
+            winning_time=race.winning_time_detail or None,
         )
     except ValidationError as error:
         report.reject("result", race.race_id, error)
