@@ -22,6 +22,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
 
 
 class ApiError(Exception):
@@ -71,6 +72,7 @@ def error_body(code: str, message: str, detail: Any = None) -> dict[str, Any]:
 
 
 log = logging.getLogger(__name__)
+HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
 
 # The pool could not get or keep a connection: the database is down or restarting.
 UNAVAILABLE = (
@@ -92,6 +94,16 @@ def install(app: FastAPI) -> None:
         detail = getattr(error, "problems", None) or error.detail or None
         return JSONResponse(
             error_body(error.code, error.message, detail), status_code=error.status_code
+        )
+
+    @app.exception_handler(HTTPException)
+    async def on_http_error(request: Request, error: HTTPException) -> JSONResponse:
+        # Starlette's own: no route (404), a method the path does not take (405, with Allow).
+        code = HTTP_CODES.get(error.status_code, "http_error")
+        return JSONResponse(
+            error_body(code, str(error.detail)),
+            status_code=error.status_code,
+            headers=error.headers,
         )
 
     @app.exception_handler(RequestValidationError)
