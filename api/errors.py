@@ -64,6 +64,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "No such resource."},
     422: {"model": ErrorBody, "description": "Invalid parameter; `detail` names the field."},
     429: {"model": ErrorBody, "description": "Rate limit exceeded; see Retry-After."},
+    503: {"model": ErrorBody, "description": "The database is unavailable; see Retry-After."},
 }
 
 
