@@ -466,7 +466,7 @@ async def movers(
             LEFT JOIN market_status ms USING (race_id)
             WHERE a.{column} {sign} 0 AND NOT a.non_runner
               AND coalesce(ms.status, 'open') IN ('open', 'suspended')
-            ORDER BY a.{column} {order} LIMIT $1""",  # noqa: S608 - column from a fixed map
+            ORDER BY a.{column} {order}, a.race_id, a.horse_id LIMIT $1""",  # noqa: S608 - column from a fixed map
         limit,
     )
     data = [Mover(**dict(r)) for r in rows]

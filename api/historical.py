@@ -103,7 +103,7 @@ async def historical_odds(
 ) -> Page[HistoricalRunner]:
     """Per runner: min/max/mean pre-race price, SP, SP favourite rank, position and returns."""
     rows, meta = await fetch_page(
-        state.pool, SOURCE, filters, page, sort, SORTS, "-off_dt", COLUMNS
+        state.pool, SOURCE, filters, page, sort, SORTS, "-off_dt", "h.race_id, h.horse_id", COLUMNS
     )
     return Page[HistoricalRunner](data=[HistoricalRunner(**dict(r)) for r in rows], meta=meta)
 

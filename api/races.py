@@ -135,7 +135,7 @@ async def list_races(
     sort: RaceSort = None,
 ) -> Page[RaceSummary]:
     """Races with filters; each carries its stage, favourite and last update."""
-    order = order_by(sort, SORTS, "off_dt")
+    order = order_by(sort, SORTS, "off_dt", "r.race_id")
     conditions: list[str] = ["true"]
     args: list[Any] = []
     if race_date is not None:
@@ -214,7 +214,8 @@ async def upcoming_races(
         "AND m.status IN ('off', 'result', 'abandoned'))"
     )
     args: list[Any] = [now, now + timedelta(hours=hours)]
-    rows, total = await fetch_races(state.pool, where, args, "r.off_dt", page.limit, page.offset)
+    order = "r.off_dt, r.race_id"
+    rows, total = await fetch_races(state.pool, where, args, order, page.limit, page.offset)
     return Page[RaceSummary](
         data=[race_summary(r, now) for r in rows],
         meta=PageMeta(total=total, limit=page.limit, offset=page.offset, sort="off_dt"),

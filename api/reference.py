@@ -70,6 +70,7 @@ _COURSES = Listing(
     columns="course_id, course, region_code AS region",
     sorts={"course": "course", "region": "region_code"},
     default_sort="course",
+    key="course_id",
 )
 
 
@@ -118,6 +119,7 @@ _BOOKMAKERS = Listing(
     "a.update_rate_per_min, a.median_staleness_s, a.last_update",
     sorts={"name": "b.name", "prices": "a.prices", "last_update": "a.last_update"},
     default_sort="name",
+    key="b.bookmaker_id",
 )
 
 
@@ -146,6 +148,7 @@ _REGIONS = Listing(
     columns="region_code AS region, name",
     sorts={"region": "region_code"},
     default_sort="region",
+    key="region_code",
 )
 
 
@@ -196,7 +199,12 @@ def _people_route(route: str) -> None:
     source, columns = _people_source(route)
     sorts = {"name": f"e.{name_col}", "rides": "rides", "wins": "wins", "win_rate": "win_rate"}
     listing = Listing(
-        Page[PersonStats], source=source, columns=columns, sorts=sorts, default_sort="name"
+        Page[PersonStats],
+        source=source,
+        columns=columns,
+        sorts=sorts,
+        default_sort="name",
+        key=f"e.{id_col}",
     )
 
     async def list_people(
@@ -245,6 +253,7 @@ _HORSES = Listing(
     columns="horse_id, horse, sire_id, dam_id, damsire_id",
     sorts={"name": "horse"},
     default_sort="name",
+    key="horse_id",
 )
 
 
@@ -287,6 +296,7 @@ _RUNNERS = Listing(
     columns="race_id, horse_id, horse, number, draw, jockey_id, trainer_id, owner_id, non_runner",
     sorts={"race_id": "race_id", "number": "number", "horse": "horse"},
     default_sort="race_id",
+    key="race_id, horse_id",
 )
 
 
@@ -342,6 +352,7 @@ _RESULTS = Listing(
     columns=_RESULT_COLUMNS,
     sorts={"off_dt": "off_dt"},
     default_sort="-off_dt",
+    key="race_id",
 )
 
 

@@ -219,6 +219,44 @@ async def test_course_filter_is_an_id_or_a_whole_name(
         assert (status, body["meta"]["total"]) == (200, 0), (course, body)
 
 
+@pytest.mark.parametrize(
+    ("route", "sort", "field", "key"),
+    [
+        ("/v1/races", "off_dt", "off_dt", ("race_id",)),
+        ("/v1/runners", "number", "number", ("race_id", "horse_id")),  # every race has a 1
+        ("/v1/jockeys", "wins", "wins", ("id",)),  # most have none
+        ("/v1/historical/odds", "position", "finished", ("race_id", "horse_id")),
+        ("/v1/bookmakers", "prices", "prices", ("bookmaker_id",)),
+    ],
+)
+def test_pages_of_tied_rows_neither_repeat_nor_skip(
+    stored: Stored, connection: Connection, route: str, sort: str, field: str, key: tuple[str, ...]
+) -> None:
+    """Rows that tie on the sort are ordered by their key: small pages walk the rows of big
+    ones, and a `-` sort is exactly the reverse (rows without a value last both ways)."""
+
+    def walk(sort: str, limit: int, most: int = 10_000) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        while len(rows) < most:
+            status, page = connection.get(f"{route}?sort={sort}&limit={limit}&offset={len(rows)}")
+            assert status == 200, page
+            rows += page["data"]
+            if len(rows) >= page["meta"]["total"]:
+                break
+        return rows
+
+    def ids(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        return [tuple(row[k] for k in key) for row in rows]
+
+    whole = walk(sort, 500)
+    assert len(whole) >= 10, route
+    small = walk(sort, 7, most=210)
+    assert ids(small) == ids(whole[: len(small)])
+    valued = [row for row in whole if row[field] is not None]
+    unvalued = [row for row in whole if row[field] is None]
+    assert ids(walk(f"-{sort}", 500)) == ids(valued[::-1] + unvalued[::-1])
+
+
 # -- hostile values -----------------------------------------------------------------------------
 
 RACE, HORSE = "{race}", "{horse}"  # filled with stored ids per case
