@@ -13,7 +13,8 @@ from pydantic import BaseModel, Field
 
 from api.caching import cache_for
 from api.envelope import Item, Page, PageMeta
-from api.errors import InvalidParameterError, NotFoundError
+from api.errors import NotFoundError
+from api.params import MAX_LIST_ITEMS, Id, IdPath, Instant
 from api.races import RaceSummary, load_race
 from api.state import AppState
 
@@ -127,18 +128,16 @@ def _market_from_quotes(prices: dict[str, Quote]) -> dict[str, Any]:
 @router.get("/races/{race_id}/book", response_model=Item[Book])
 async def race_book(
     state: AppState,
-    race_id: str,
+    race_id: IdPath,
     odds_format: Annotated[OddsFormat, Query()] = OddsFormat.DECIMAL,
     at: Annotated[
-        datetime | None, Query(description="Show the book as it was at this instant.")
+        Instant | None, Query(description="Show the book as it was at this instant.")
     ] = None,
 ) -> Response:
     """Every runner x bookmaker with best price and analytics; `at` gives a past book.
 
     The live book is served from a per-process cache at most `book_cache_s` old.
     """
-    if at is not None and at.tzinfo is None:
-        raise InvalidParameterError("`at` needs a timezone, e.g. 2026-11-28T14:00:00Z", field="at")
 
     async def build() -> bytes:
         book = await build_book(state.pool, race_id, odds_format, at)
@@ -365,21 +364,19 @@ class PriceHistory(BaseModel):
 )
 async def price_history(
     state: AppState,
-    race_id: str,
-    horse_id: str,
+    race_id: IdPath,
+    horse_id: IdPath,
     bookmaker: Annotated[
-        list[str] | None, Query(description="Bookmaker ids; all if absent.")
+        list[Id] | None,
+        Query(max_length=MAX_LIST_ITEMS, description="Bookmaker ids (up to 50); all if absent."),
     ] = None,
-    start: Annotated[datetime | None, Query(alias="from")] = None,
-    end: Annotated[datetime | None, Query(alias="to")] = None,
+    start: Annotated[Instant | None, Query(alias="from", description="First instant.")] = None,
+    end: Annotated[Instant | None, Query(alias="to", description="Last instant.")] = None,
     interval_s: Annotated[
         int | None, Query(ge=1, le=86_400, description="Downsample: last price per bucket.")
     ] = None,
 ) -> Item[PriceHistory]:
     """A runner's price changes per bookmaker, oldest first, optionally downsampled."""
-    for name, value in (("from", start), ("to", end)):
-        if value is not None and value.tzinfo is None:
-            raise InvalidParameterError(f"`{name}` needs a timezone", field=name)
     exists = await state.pool.fetchval(
         "SELECT 1 FROM runners WHERE race_id = $1 AND horse_id = $2", race_id, horse_id
     )
@@ -469,7 +466,7 @@ async def movers(
             LEFT JOIN market_status ms USING (race_id)
             WHERE a.{column} {sign} 0 AND NOT a.non_runner
               AND coalesce(ms.status, 'open') IN ('open', 'suspended')
-            ORDER BY a.{column} {order} LIMIT $1""",  # noqa: S608 - column from a fixed map
+            ORDER BY a.{column} {order}, a.race_id, a.horse_id LIMIT $1""",  # noqa: S608 - column from a fixed map
         limit,
     )
     data = [Mover(**dict(r)) for r in rows]

@@ -44,14 +44,22 @@ def paging(
     return Paging(limit, offset)
 
 
-def order_by(sort: str | None, allowed: dict[str, str], default: str) -> str:
-    """SQL ORDER BY text for `sort` (e.g. `-name`), mapping public names to columns."""
-    key = sort or default
-    descending = key.startswith("-")
-    column = allowed.get(key.removeprefix("-"))
+def order_by(sort: str | None, allowed: dict[str, str], default: str, key: str) -> str:
+    """SQL ORDER BY text for `sort` (e.g. `-name`), mapping public names to columns.
+
+    `key` (the rows' unique columns, comma-separated) follows in the same direction, so rows that
+    tie on the sort keep one order: pages neither repeat nor skip a row, and `-name` is exactly
+    the reverse of `name`.
+    """
+    chosen = sort or default
+    descending = chosen.startswith("-")
+    column = allowed.get(chosen.removeprefix("-"))
     if column is None:
         choices = ", ".join(sorted(allowed))
         raise InvalidParameterError(
-            f"cannot sort by {key!r}; choose one of {choices} (prefix - to reverse)", field="sort"
+            f"cannot sort by {chosen!r}; choose one of {choices} (prefix - to reverse)",
+            field="sort",
         )
-    return f"{column} {'DESC' if descending else 'ASC'} NULLS LAST"
+    direction = "DESC" if descending else "ASC"
+    tiebreak = ", ".join(f"{part.strip()} {direction}" for part in key.split(","))
+    return f"{column} {direction} NULLS LAST, {tiebreak}"

@@ -1,6 +1,6 @@
 """REST: historical odds per runner (pre-race prices joined with results) and their summary."""
 
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from api.caching import cache_for
 from api.envelope import Item, Page, Paging, paging
 from api.listing import Filters, fetch_page
+from api.params import Day, IdQuery, Price, text
 from api.state import AppState
 
 router = APIRouter(
@@ -82,20 +83,18 @@ SOURCE = "historical_odds h LEFT JOIN result_runners rr USING (race_id, horse_id
 COLUMNS = "h.*, h.region_code AS region"
 
 
-Start = Annotated[date | None, Query(alias="from", description="First race day.")]
-End = Annotated[date | None, Query(alias="to", description="Last race day.")]
-Id = Annotated[str | None, Query(max_length=64)]
-Price = Annotated[Decimal | None, Query(gt=1, le=10_000)]
-Position = Annotated[str | None, Query(max_length=16, description="e.g. 1, 2, PU, F")]
+Start = Annotated[Day | None, Query(alias="from", description="First race day.")]
+End = Annotated[Day | None, Query(alias="to", description="Last race day.")]
+Position = Annotated[str | None, text(16, "e.g. 1, 2, PU, F")]
 
 
 def historical_filters(
     start: Start = None,
     end: End = None,
-    course_id: Id = None,
-    horse_id: Id = None,
-    jockey_id: Id = None,
-    trainer_id: Id = None,
+    course_id: IdQuery = None,
+    horse_id: IdQuery = None,
+    jockey_id: IdQuery = None,
+    trainer_id: IdQuery = None,
     sp_min: Price = None,
     sp_max: Price = None,
     position: Position = None,
@@ -126,7 +125,7 @@ async def historical_odds(
 ) -> Page[HistoricalRunner]:
     """Per runner: min/max/mean pre-race price, SP, SP favourite rank, position and returns."""
     rows, meta = await fetch_page(
-        state.pool, SOURCE, filters, page, sort, SORTS, "-off_dt", COLUMNS
+        state.pool, SOURCE, filters, page, sort, SORTS, "-off_dt", "h.race_id, h.horse_id", COLUMNS
     )
     return Page[HistoricalRunner](data=[HistoricalRunner(**dict(r)) for r in rows], meta=meta)
 

@@ -43,10 +43,12 @@ async def fetch_page(
     sort: str | None,
     sorts: dict[str, str],
     default_sort: str,
+    key: str,
     columns: str = "*",
 ) -> tuple[list[asyncpg.Record], PageMeta]:
-    """Rows of `source` (a table, view or subquery) with totals for the page envelope."""
-    order = order_by(sort, sorts, default_sort)
+    """Rows of `source` (a table, view or subquery) with totals for the page envelope; `key`,
+    the rows' unique columns, orders rows that tie on the sort."""
+    order = order_by(sort, sorts, default_sort, key)
     rows = await pool.fetch(
         f"SELECT {columns} FROM {source} WHERE {filters.where} "  # noqa: S608
         f"ORDER BY {order} LIMIT {page.limit} OFFSET {page.offset}",
@@ -73,6 +75,7 @@ class Listing(Generic[M]):
     columns: str
     sorts: dict[str, str]
     default_sort: str
+    key: str  # the rows' unique columns: ties on the sort are ordered by them
 
     async def fetch(
         self,
@@ -87,6 +90,14 @@ class Listing(Generic[M]):
         for template, value in (where or {}).items():
             filters.add(template, value)
         rows, meta = await fetch_page(
-            pool, self.source, filters, page, sort, self.sorts, self.default_sort, self.columns
+            pool,
+            self.source,
+            filters,
+            page,
+            sort,
+            self.sorts,
+            self.default_sort,
+            self.key,
+            self.columns,
         )
         return self.page_model.model_validate({"data": [dict(r) for r in rows], "meta": meta})

@@ -3,10 +3,11 @@
 from datetime import datetime
 from decimal import Decimal
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from pydantic import BaseModel
 
 from api.errors import NotFoundError
+from api.params import IdPath
 from api.state import AppState
 
 router = APIRouter(prefix="/v1", tags=["odds"])
@@ -31,9 +32,7 @@ class RaceOdds(BaseModel):
 
 
 @router.get("/races/{race_id}/odds", response_model=RaceOdds)
-async def race_odds(
-    state: AppState, race_id: str = Path(min_length=1, max_length=64, examples=["rac_11775764"])
-) -> RaceOdds:
+async def race_odds(state: AppState, race_id: IdPath) -> RaceOdds:
     """Every runner x bookmaker latest price for the race."""
     rows = await state.pool.fetch(
         """SELECT horse_id, bookmaker_id, bookmaker, price_decimal, price_fractional,

@@ -11,11 +11,11 @@ from pydantic import BaseModel, Field
 from api.caching import cache_for
 from api.envelope import Item, Page, PageMeta, Paging, order_by, paging
 from api.errors import NotFoundError
+from api.params import Day, IdPath, like_escape, text
 from api.stages import Stage, stage_of
 from api.state import AppState
 
 router = APIRouter(prefix="/v1", tags=["races"])
-RaceId = Annotated[str, Query(min_length=1, max_length=64)]
 
 RACE_COLUMNS = """
     r.race_id, r.course_id, r.course, r.region_code, r.race_date, r.off_dt, r.race_name,
@@ -126,22 +126,24 @@ async def fetch_races(
 async def list_races(
     state: AppState,
     page: Annotated[Paging, Depends(paging)],
-    race_date: Annotated[date | None, Query(alias="date", description="Race day (UK).")] = None,
-    course: Annotated[str | None, Query(max_length=100, description="Course id or name.")] = None,
-    region: Annotated[str | None, Query(max_length=8, examples=["GB"])] = None,
+    race_date: Annotated[Day | None, Query(alias="date", description="Race day (UK).")] = None,
+    course: Annotated[
+        str | None, text(100, "Course id, or course name (whole, any case; no wildcards).")
+    ] = None,
+    region: Annotated[str | None, text(8, examples=["GB"])] = None,
     stage: Annotated[Stage | None, Query(description="Only races in this stage now.")] = None,
     sort: RaceSort = None,
 ) -> Page[RaceSummary]:
     """Races with filters; each carries its stage, favourite and last update."""
-    order = order_by(sort, SORTS, "off_dt")
+    order = order_by(sort, SORTS, "off_dt", "r.race_id")
     conditions: list[str] = ["true"]
     args: list[Any] = []
     if race_date is not None:
         args.append(race_date)
         conditions.append(f"r.race_date = ${len(args)}")
     if course is not None:
-        args.append(course)
-        conditions.append(f"(r.course_id = ${len(args)} OR r.course ILIKE ${len(args)})")
+        args.extend((course, like_escape(course)))
+        conditions.append(f"(r.course_id = ${len(args) - 1} OR r.course ILIKE ${len(args)})")
     if region is not None:
         args.append(region.upper())
         conditions.append(f"r.region_code = ${len(args)}")
@@ -212,7 +214,8 @@ async def upcoming_races(
         "AND m.status IN ('off', 'result', 'abandoned'))"
     )
     args: list[Any] = [now, now + timedelta(hours=hours)]
-    rows, total = await fetch_races(state.pool, where, args, "r.off_dt", page.limit, page.offset)
+    order = "r.off_dt, r.race_id"
+    rows, total = await fetch_races(state.pool, where, args, order, page.limit, page.offset)
     return Page[RaceSummary](
         data=[race_summary(r, now) for r in rows],
         meta=PageMeta(total=total, limit=page.limit, offset=page.offset, sort="off_dt"),
@@ -284,7 +287,7 @@ async def load_race(pool: asyncpg.Pool, race_id: str) -> RaceSummary:
 
 
 @router.get("/races/{race_id}", response_model=Item[RaceCard], dependencies=[Depends(cache_for(5))])
-async def race_card(state: AppState, race_id: str) -> Item[RaceCard]:
+async def race_card(state: AppState, race_id: IdPath) -> Item[RaceCard]:
     """A race card: the race and its runners (with jockey, trainer and owner)."""
     summary = await load_race(state.pool, race_id)
     extra = await state.pool.fetchrow(

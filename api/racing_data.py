@@ -14,7 +14,8 @@ from api.caching import cache_for
 from api.envelope import Item, Page, Paging, paging
 from api.errors import NotFoundError
 from api.listing import Listing
-from api.reference import Name, _like
+from api.params import IdPath, contains
+from api.reference import Name
 from api.state import AppState
 
 router = APIRouter(tags=["reference"])
@@ -63,7 +64,7 @@ def _parent_routes(role: str) -> None:
     sorts = {"name": f"e.{role}", "progeny": "progeny", "runs": "runs", "wins": "wins",
              "win_rate": "win_rate"}  # fmt: skip
     listing = Listing(Page[Parent], source=source, columns=columns, sorts=sorts,
-                      default_sort="name")  # fmt: skip
+                      default_sort="name", key=f"e.{role}_id")  # fmt: skip
 
     async def list_parents(
         state: AppState,
@@ -71,9 +72,9 @@ def _parent_routes(role: str) -> None:
         name: Name = None,
         sort: ParentSort = None,
     ) -> Page[Parent]:
-        return await listing.fetch(state.pool, page, sort, {f"e.{role} ILIKE {{}}": _like(name)})
+        return await listing.fetch(state.pool, page, sort, {f"e.{role} ILIKE {{}}": contains(name)})
 
-    async def one_parent(state: AppState, parent_id: str) -> Item[Parent]:
+    async def one_parent(state: AppState, parent_id: IdPath) -> Item[Parent]:
         row = await state.pool.fetchrow(
             f"SELECT {columns} FROM {source} WHERE e.{role}_id = $1",  # noqa: S608
             parent_id,
@@ -109,7 +110,7 @@ class MarketStatusChange(BaseModel):
     tags=["races"],
     dependencies=[Depends(cache_for(5))],
 )
-async def market_history(state: AppState, race_id: str) -> Item[list[MarketStatusChange]]:
+async def market_history(state: AppState, race_id: IdPath) -> Item[list[MarketStatusChange]]:
     """Every market status the race went through (open, suspended, reopened, off, result), in
     event-time order."""
     rows = await state.pool.fetch(

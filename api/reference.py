@@ -2,7 +2,7 @@
 owners with their statistics, horses with pedigree, runners, results and a table-count summary.
 Ids are opaque strings everywhere."""
 
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
@@ -13,10 +13,14 @@ from api.caching import cache_for
 from api.envelope import Item, Page, Paging, paging
 from api.errors import NotFoundError
 from api.listing import Listing
+from api.params import Day, IdPath, IdQuery, contains, text
 from api.state import AppState
 
 router = APIRouter(prefix="/v1", tags=["reference"], dependencies=[Depends(cache_for(30))])
-Name = Annotated[str | None, Query(max_length=100, description="Case-insensitive substring.")]
+Name = Annotated[
+    str | None, text(100, "Case-insensitive substring, taken literally (no wildcards).")
+]
+RegionCode = Annotated[str | None, text(8, examples=["GB"])]
 CourseSort = Annotated[
     str | None,
     Query(
@@ -54,13 +58,6 @@ ResultSort = Annotated[
 ]
 
 
-def _like(value: str | None) -> str | None:
-    if value is None:
-        return None
-    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 class Course(BaseModel):
     course_id: str
     course: str
@@ -73,6 +70,7 @@ _COURSES = Listing(
     columns="course_id, course, region_code AS region",
     sorts={"course": "course", "region": "region_code"},
     default_sort="course",
+    key="course_id",
 )
 
 
@@ -81,17 +79,17 @@ async def courses(
     state: AppState,
     page: Annotated[Paging, Depends(paging)],
     name: Name = None,
-    region: Annotated[str | None, Query(max_length=8)] = None,
+    region: RegionCode = None,
     sort: CourseSort = None,
 ) -> Page[Course]:
     return await _COURSES.fetch(
         state.pool, page, sort,
-        {"course ILIKE {}": _like(name), "region_code = {}": region.upper() if region else None},
+        {"course ILIKE {}": contains(name), "region_code = {}": region.upper() if region else None},
     )  # fmt: skip
 
 
 @router.get("/courses/{course_id}", response_model=Item[Course])
-async def course(state: AppState, course_id: str) -> Item[Course]:
+async def course(state: AppState, course_id: IdPath) -> Item[Course]:
     row = await state.pool.fetchrow(
         "SELECT course_id, course, region_code AS region FROM courses WHERE course_id = $1",
         course_id,
@@ -121,6 +119,7 @@ _BOOKMAKERS = Listing(
     "a.update_rate_per_min, a.median_staleness_s, a.last_update",
     sorts={"name": "b.name", "prices": "a.prices", "last_update": "a.last_update"},
     default_sort="name",
+    key="b.bookmaker_id",
 )
 
 
@@ -134,7 +133,7 @@ async def bookmakers(
 ) -> Page[Bookmaker]:
     """The bookmaker registry with live coverage and freshness."""
     return await _BOOKMAKERS.fetch(
-        state.pool, page, sort, {"b.name ILIKE {}": _like(name), "b.type = {}": type}
+        state.pool, page, sort, {"b.name ILIKE {}": contains(name), "b.type = {}": type}
     )
 
 
@@ -149,6 +148,7 @@ _REGIONS = Listing(
     columns="region_code AS region, name",
     sorts={"region": "region_code"},
     default_sort="region",
+    key="region_code",
 )
 
 
@@ -199,7 +199,12 @@ def _people_route(route: str) -> None:
     source, columns = _people_source(route)
     sorts = {"name": f"e.{name_col}", "rides": "rides", "wins": "wins", "win_rate": "win_rate"}
     listing = Listing(
-        Page[PersonStats], source=source, columns=columns, sorts=sorts, default_sort="name"
+        Page[PersonStats],
+        source=source,
+        columns=columns,
+        sorts=sorts,
+        default_sort="name",
+        key=f"e.{id_col}",
     )
 
     async def list_people(
@@ -209,10 +214,10 @@ def _people_route(route: str) -> None:
         sort: PersonSort = None,
     ) -> Page[PersonStats]:
         return await listing.fetch(
-            state.pool, page, sort, {f"e.{name_col} ILIKE {{}}": _like(name)}
+            state.pool, page, sort, {f"e.{name_col} ILIKE {{}}": contains(name)}
         )
 
-    async def one_person(state: AppState, entity_id: str) -> Item[PersonStats]:
+    async def one_person(state: AppState, entity_id: IdPath) -> Item[PersonStats]:
         row = await state.pool.fetchrow(
             f"SELECT {columns} FROM {source} WHERE e.{id_col} = $1",  # noqa: S608
             entity_id,
@@ -269,6 +274,7 @@ _HORSES = Listing(
     columns=_HORSE_COLUMNS,
     sorts={"name": "h.horse"},
     default_sort="name",
+    key="horse_id",
 )
 
 
@@ -279,11 +285,11 @@ async def horses(
     name: Name = None,
     sort: HorseSort = None,
 ) -> Page[Horse]:
-    return await _HORSES.fetch(state.pool, page, sort, {"h.horse ILIKE {}": _like(name)})
+    return await _HORSES.fetch(state.pool, page, sort, {"h.horse ILIKE {}": contains(name)})
 
 
 @router.get("/horses/{horse_id}", response_model=Item[Horse])
-async def horse(state: AppState, horse_id: str) -> Item[Horse]:
+async def horse(state: AppState, horse_id: IdPath) -> Item[Horse]:
     row = await state.pool.fetchrow(
         f"SELECT {_HORSE_COLUMNS} FROM {_HORSE_SOURCE} WHERE h.horse_id = $1",  # noqa: S608
         horse_id,
@@ -311,6 +317,7 @@ _RUNNERS = Listing(
     columns="race_id, horse_id, horse, number, draw, jockey_id, trainer_id, owner_id, non_runner",
     sorts={"race_id": "race_id", "number": "number", "horse": "horse"},
     default_sort="race_id",
+    key="race_id, horse_id",
 )
 
 
@@ -318,10 +325,10 @@ _RUNNERS = Listing(
 async def runners(
     state: AppState,
     page: Annotated[Paging, Depends(paging)],
-    race_id: Annotated[str | None, Query(max_length=64)] = None,
-    horse_id: Annotated[str | None, Query(max_length=64)] = None,
-    jockey_id: Annotated[str | None, Query(max_length=64)] = None,
-    trainer_id: Annotated[str | None, Query(max_length=64)] = None,
+    race_id: IdQuery = None,
+    horse_id: IdQuery = None,
+    jockey_id: IdQuery = None,
+    trainer_id: IdQuery = None,
     sort: RunnerSort = None,
 ) -> Page[RunnerEntry]:
     return await _RUNNERS.fetch(
@@ -405,6 +412,7 @@ _RESULTS = Listing(
     columns=_RESULT_COLUMNS,
     sorts={"off_dt": "off_dt"},
     default_sort="-off_dt",
+    key="race_id",
 )
 
 
@@ -412,10 +420,10 @@ _RESULTS = Listing(
 async def results(
     state: AppState,
     page: Annotated[Paging, Depends(paging)],
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
-    course_id: Annotated[str | None, Query(max_length=64)] = None,
-    region: Annotated[str | None, Query(max_length=8)] = None,
+    start: Annotated[Day | None, Query(alias="from", description="First race day.")] = None,
+    end: Annotated[Day | None, Query(alias="to", description="Last race day.")] = None,
+    course_id: IdQuery = None,
+    region: RegionCode = None,
     sort: ResultSort = None,
 ) -> Page[RaceResult]:
     return await _RESULTS.fetch(
@@ -426,7 +434,7 @@ async def results(
 
 
 @router.get("/results/{race_id}", response_model=Item[RaceResult])
-async def result(state: AppState, race_id: str) -> Item[RaceResult]:
+async def result(state: AppState, race_id: IdPath) -> Item[RaceResult]:
     row = await state.pool.fetchrow(
         f"SELECT {_RESULT_COLUMNS} FROM results WHERE race_id = $1",  # noqa: S608
         race_id,

@@ -42,7 +42,9 @@ class Runner(Model):
     comment: Text | None = None
     dob: date | None = None
     trainer_location: Text | None = None
-    jockey_claim_lbs: SmallInt | None = Field(default=None, description="A claiming rider's allowance.")
+    jockey_claim_lbs: SmallInt | None = Field(
+        default=None, description="A claiming rider's allowance."
+    )
 
 
 class Racecard(Event):

@@ -3,7 +3,14 @@
 import faust
 from prometheus_client import start_http_server
 
-from streams import analytics, bookmakers, deadletters_sink, race_pipeline, reference, reference_sinks
+from streams import (
+    analytics,
+    bookmakers,
+    deadletters_sink,
+    race_pipeline,
+    reference,
+    reference_sinks,
+)
 from streams.analytics import Send
 from streams.settings import StreamsSettings
 from streams.sink import SinkFactory, postgres_sinks

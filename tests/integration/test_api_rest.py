@@ -2,46 +2,21 @@
 broker: a simulated day (races run, resulted and still to come) and recorded Racing API payloads.
 Oracles are computed from the events themselves, never from the rows under test."""
 
-import asyncio
-import json
 import statistics
-import subprocess
-import sys
-import time
 from collections import Counter
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
-import orjson
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from api.stages import stage_of
-from producers.racing_api.cards import parse_racecards
-from producers.racing_api.report import ParseReport
-from producers.racing_api.results import parse_results
-from producers.racing_api.snapshots import snapshots_of
-from producers.settings import SimulatorSettings
-from producers.simulate import simulated_day
-from schemas.base import Event, encode
-from schemas.market import MarketState
-from schemas.odds import OddsSnapshot
-from schemas.racecards import Racecard
-from schemas.results import Result
-from schemas.topics import (
-    ODDS_HISTORICAL,
-    ODDS_LIVE,
-    RACECARDS,
-    RESULTS,
-    Topic,
-)
-from tests.conftest import RESOURCES, ApiProcess, Infra, Runtime
+from schemas.topics import RACE_TOPICS
+from tests.conftest import ApiProcess, Infra, Runtime
+from tests.rest_market import Market, publish, recorded, simulated, wait_until_stored
 
 pytestmark = pytest.mark.integration
 
@@ -49,153 +24,12 @@ PREFIX = "rest"  # race and horse ids of this module: rac_rest..., hrs_rest...
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
-@dataclass
-class Market:
-    """What this module published, by kind, and the oracles derived from it."""
-
-    cards: dict[str, Racecard] = field(default_factory=dict)
-    snapshots: list[OddsSnapshot] = field(default_factory=list)
-    states: dict[str, MarketState] = field(default_factory=dict)
-    results: dict[str, Result] = field(default_factory=dict)
-    historical: list[OddsSnapshot] = field(default_factory=list)
-
-    def latest(
-        self, race_id: str, at: datetime | None = None
-    ) -> dict[tuple[str, str], Decimal | None]:
-        """Newest price per (horse, bookmaker) of `race_id`, as of `at`."""
-        best: dict[tuple[str, str], tuple[tuple[datetime, str], Decimal | None]] = {}
-        for snap in self.snapshots:
-            if snap.race_id != race_id or (at is not None and snap.source_time > at):
-                continue
-            version = (snap.source_time, snap.event_id)
-            for price in snap.prices:
-                key = (price.horse_id, snap.bookmaker_id)
-                if key not in best or best[key][0] < version:
-                    best[key] = (version, price.decimal)
-        return {key: value for key, (_, value) in best.items()}
-
-    def open_races(self, now: datetime | None = None) -> list[str]:
-        """Races not yet off at `now` (the wall clock moves on while the module runs)."""
-        now = now or datetime.now(UTC)
-        done = {"off", "result", "abandoned"}
-        return sorted(
-            r for r, card in self.cards.items()
-            if card.off_dt > now and (r not in self.states or self.states[r].status not in done)
-        )  # fmt: skip
-
-
-def _renamed(event: Event) -> Event:
-    text = (
-        encode(event)
-        .decode()
-        .replace('"rac_sim', f'"rac_{PREFIX}')
-        .replace('"hrs_sim', f'"hrs_{PREFIX}')
-    )
-    return type(event).model_validate(orjson.loads(text))
-
-
-async def _publish(bootstrap: str, events: list[tuple[Topic, Event]]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, linger_ms=5)
-    await producer.start()
-    try:
-        for topic, event in events:
-            await producer.send(
-                topic.name, encode(event), key=str(getattr(event, topic.key)).encode()
-            )
-        await producer.flush()
-    finally:
-        await producer.stop()
-
-
-def _simulated(market: Market) -> list[tuple[Topic, Event]]:
-    settings = SimulatorSettings(
-        seed=31, races=6, meetings=2, bookmakers=8, start=NOW - timedelta(hours=2)
-    )
-    published: list[tuple[Topic, Event]] = []
-    for topic, raw in simulated_day(settings, timedelta(hours=2), step=timedelta(minutes=1)):
-        event = _renamed(raw)
-        published.append((topic, event))
-        match event:
-            case Racecard():
-                market.cards[event.race_id] = event
-            case OddsSnapshot():
-                market.snapshots.append(event)
-            case MarketState():
-                market.states[event.race_id] = event
-            case Result():
-                market.results[event.race_id] = event
-    # The historical producer's view of the resulted races: their pre-race prices, again.
-    for snap in market.snapshots:
-        result = market.results.get(snap.race_id)
-        if result is not None and snap.source_time <= result.off_dt:
-            copy = snap.model_copy(update={"event_id": f"hist-{snap.event_id}"})
-            market.historical.append(copy)
-            published.append((ODDS_HISTORICAL, copy))
-    return published
-
-
-def _recorded(market: Market) -> list[tuple[Topic, Event]]:
-    """The recorded Racing API payloads, parsed as the live and historical producers do."""
-    report = ParseReport()
-    cards = json.loads((RESOURCES / "racing_api" / "racecards_pro_2025-10-14.json").read_text())
-    parsed = parse_racecards(cards, NOW, report)
-    published: list[tuple[Topic, Event]] = []
-    for race in parsed:
-        if race.card is not None:
-            market.cards[race.race_id] = race.card
-            published.append((RACECARDS, race.card))
-    for snap in snapshots_of(q for race in parsed for q in race.quotes):
-        market.snapshots.append(snap)
-        published.append((ODDS_LIVE, snap))
-    results = json.loads((RESOURCES / "racing_api" / "results_2025-10-07.json").read_text())
-    for result in parse_results(results["results"], NOW, report):
-        market.results[result.race_id] = result
-        published.append((RESULTS, result))
-    return published
-
-
 @pytest.fixture(scope="module")
 async def market(infra: Infra, streams_worker: Runtime, api_server: ApiProcess) -> Market:
     market = Market()
-    events = _simulated(market) + _recorded(market)
-    await _publish(infra.kafka_bootstrap, events)
-    connection = await asyncpg.connect(infra.database_url)
-    try:
-        deadline = time.monotonic() + 180
-        ours = list(market.cards)
-        # Our historical prices only: other modules store some of the same races' (one database).
-        keys = {
-            (s.race_id, p.horse_id, s.bookmaker_id, s.source_time)
-            for s in market.historical
-            for p in s.prices
-        }
-        columns = [list(column) for column in zip(*keys, strict=True)]
-        while True:
-            races = await connection.fetchval(
-                "SELECT count(*) FROM races WHERE race_id = ANY($1)", ours
-            )
-            results = await connection.fetchval(
-                "SELECT count(*) FROM results WHERE race_id = ANY($1)", list(market.results)
-            )
-            analysed = await connection.fetchval(
-                "SELECT count(DISTINCT race_id) FROM odds_latest WHERE race_id = ANY($1)", ours
-            )
-            priced = len({s.race_id for s in market.snapshots})
-            historical = await connection.fetchval(
-                "SELECT count(*) FROM odds_historical JOIN unnest($1::text[], $2::text[], "
-                "$3::text[], $4::timestamptz[]) AS k(race_id, horse_id, bookmaker_id, source_time) "
-                "USING (race_id, horse_id, bookmaker_id, source_time)",
-                *columns,
-            )
-            stored = (races, results, analysed, historical)
-            expected = (len(ours), len(market.results), priced, len(keys))
-            if stored == expected:
-                break
-            assert time.monotonic() < deadline, f"stored {stored}, expected {expected}"
-            await asyncio.sleep(0.5)
-        await asyncio.sleep(1)  # the analytics of the last batch
-    finally:
-        await connection.close()
+    events = simulated(market, PREFIX, NOW) + recorded(market, NOW)
+    await publish(infra.kafka_bootstrap, events)
+    await wait_until_stored(infra.database_url, market)
     return market
 
 
@@ -488,7 +322,8 @@ async def test_statistics_report_and_stream_health(
     assert {"bookmakers", "dates", "courses", "nulls", "market_status"} <= report["live"].keys()
     health = await get_data(client, "/v1/statistics/stream")
     assert health["kafka_ok"]
-    assert len(health["partitions"]) == ODDS_LIVE.partitions
+    # The race pipeline's lag: every partition of every race topic it consumes.
+    assert len(health["partitions"]) == sum(topic.partitions for topic in RACE_TOPICS)
     assert health["total_lag"] is not None
     assert {s["source"] for s in health["sources"]} >= {"simulator", "racing_api"}
 
@@ -531,22 +366,3 @@ async def test_reference_data(
     assert summary["races"] == await db.fetchval("SELECT count(*) FROM races")
     assert summary["results"] == await db.fetchval("SELECT count(*) FROM results")
     assert summary["odds_history"] == await db.fetchval("SELECT count(*) FROM odds_history")
-
-
-async def test_schemathesis_finds_no_server_error_and_every_response_conforms(
-    market: Market, api_server: ApiProcess, artifacts: Path
-) -> None:
-    """Property-based requests from the OpenAPI document: no 5xx, every response as documented."""
-    checks = ",".join([
-        "not_a_server_error", "status_code_conformance", "content_type_conformance",
-        "response_schema_conformance", "response_headers_conformance",
-    ])  # fmt: skip
-    run = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "schemathesis.cli", "run", f"{api_server.base_url}/openapi.json",
-         "--checks", checks, "--max-examples", "15", "--seed", "7", "--workers", "2",
-         "--report-dir", str(artifacts / "schemathesis")],
-        capture_output=True, text=True, check=False, timeout=600,
-    )  # fmt: skip
-    (artifacts / "schemathesis.log").write_text(run.stdout + run.stderr)
-    assert run.returncode == 0, run.stdout[-4000:]
