@@ -18,6 +18,7 @@ from schemas.topics import (
     MARKET_STATE,
     ODDS_HISTORICAL,
     ODDS_LIVE,
+    RACE_PARTITIONS,
     RACECARDS,
     REFERENCE_TOPICS,
     RESULTS,
@@ -421,9 +422,15 @@ def api() -> None:
 @app.command("up")
 def up(
     compression: Annotated[float, typer.Option(help="Simulator time compression.")] = 1.0,
+    workers: Annotated[
+        int, typer.Option(min=1, max=RACE_PARTITIONS, help="Streams workers (they share races).")
+    ] = 1,
+    api_processes: Annotated[
+        int, typer.Option(min=1, max=64, help="API processes sharing the port.")
+    ] = 1,
 ) -> None:
     """Run the whole system locally: Kafka, PostgreSQL, simulator, streams and API. Ctrl-C stops."""
     from darkhorses.stack import run_stack
 
     _logging()
-    raise typer.Exit(run_stack(compression=compression))
+    raise typer.Exit(run_stack(compression, workers, api_processes))

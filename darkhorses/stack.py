@@ -33,7 +33,9 @@ def _runtime(*args: str) -> list[str]:
     return [sys.executable, "-m", "darkhorses", *args]
 
 
-def run_stack(compression: float = 1.0) -> int:
+def run_stack(compression: float = 1.0, workers: int = 1, api_processes: int = 1) -> int:
+    """Run everything; `workers` streams workers share the race partitions (one consumer group),
+    `api_processes` API processes share the port."""
     infra = LocalInfraSettings()
     broker = None if "KAFKA_BOOTSTRAP_SERVERS" in os.environ else KafkaBroker(infra)
     database = None if "DATABASE_URL" in os.environ else PostgresServer(infra)
@@ -43,10 +45,9 @@ def run_stack(compression: float = 1.0) -> int:
     if database is not None:
         env["DATABASE_URL"] = database.url
     env["DARKHORSES_SIM_COMPRESSION"] = str(compression)
-    # One worker: static membership lets a restart take its partitions back at once.
-    env.setdefault("DARKHORSES_STREAMS_INSTANCE_ID", "local-streams")
     install = install_secrets(infra.home)
     api_env = dict(env)
+    api_env["DARKHORSES_API_WORKERS"] = str(api_processes)
     api_env.setdefault("DARKHORSES_STREAM_SECRET", install["stream_secret"])
     api_env.setdefault(
         "DARKHORSES_API_DATABASE_URL",
@@ -70,9 +71,12 @@ def run_stack(compression: float = 1.0) -> int:
             KAFKA_BOOTSTRAP_SERVERS=env["KAFKA_BOOTSTRAP_SERVERS"], DATABASE_URL=env["DATABASE_URL"]
         )
         asyncio.run(_prepare(settings, api_env["DARKHORSES_API_DATABASE_URL"]))
-        for args in (("api",), ("streams",), ("produce", "simulate")):
-            child_env = api_env if args == ("api",) else env
-            children.append(subprocess.Popen(_runtime(*args), env=child_env))
+        children.append(subprocess.Popen(_runtime("api"), env=api_env))
+        for worker in range(workers):
+            # Static membership, one id per worker: a restarted one takes its partitions back.
+            worker_env = {"DARKHORSES_STREAMS_INSTANCE_ID": f"local-streams-{worker}", **env}
+            children.append(subprocess.Popen(_runtime("streams"), env=worker_env))
+        children.append(subprocess.Popen(_runtime("produce", "simulate"), env=env))
         api = ApiAddress(env)
         log.info("DarkHorses is up: API and dashboard on %s (Ctrl-C stops everything)", api.url)
         while not stopping:

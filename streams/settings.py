@@ -1,8 +1,9 @@
 """Settings for the Faust worker (`darkhorses streams`)."""
 
+import socket
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from darkhorses.settings import ConnectionSettings
@@ -58,7 +59,8 @@ class StreamsSettings(ConnectionSettings):
         max_length=200,
         description="Kafka static group membership (group.instance.id): a worker restarted with "
         "the same id takes its partitions back at once instead of after the session timeout. "
-        "Unique per worker: a second worker with the same id fences the first.",
+        "Unique per worker: a second worker with the same id fences the first. `{hostname}` "
+        "is replaced by the host name.",
     )
     metrics_port: int | None = Field(default=None, description="Serve Prometheus metrics here.")
     move_windows_min: tuple[int, ...] = Field(
@@ -77,6 +79,12 @@ class StreamsSettings(ConnectionSettings):
         "or status: then it lives in PostgreSQL only, revived by any later event. Bookmaker "
         "coverage counts the races held.",
     )
+
+    @field_validator("instance_id")
+    @classmethod
+    def _hostname(cls, value: str | None) -> str | None:
+        """`{hostname}` in the id is this machine's (or container's) host name."""
+        return None if value is None else value.replace("{hostname}", socket.gethostname())
 
     @property
     def heartbeat_interval_s(self) -> float:

@@ -132,12 +132,13 @@ async def test_a_batch_writes_prices_history_analytics_headers_and_offsets_in_on
     # A history row per applied event, with its applied prices; each event once, no duplicate.
     history = [(r[2], r[3], orjson.loads(r[6])) for r in batch["odds_history_events"]]
     assert history == [
-        (micros(T0), "bet365-0", [["h1", "3.0", None, 3, 5], ["h2", "2.5", None, 3, 5]]),
+        # Prices in their canonical text: "3.0" is "3", as PostgreSQL reads it back.
+        (micros(T0), "bet365-0", [["h1", "3", None, 3, 5], ["h2", "2.5", None, 3, 5]]),
         (micros(T0 + timedelta(minutes=5)), "bet365-5", [["h1", "3.5", None, 3, 5]]),
     ]
     latest = {r[1]: r for r in batch["odds_latest"]}  # each quote's newest price and story
     assert (latest["h1"][4], latest["h1"][9]) == ("3.5", micros(T0 + timedelta(minutes=5)))
-    assert latest["h1"][12:16] == ("3.0", "3.5", "3.0", 1)
+    assert latest["h1"][12:16] == ("3", "3.5", "3", 1)
     assert orjson.loads(latest["h1"][17])[-1][1] == 3.5  # its recent changes, for a restore
     ((race_id, revision, header),) = batch["market_races"]
     assert (race_id, revision) == ("rac_1", 2)  # the duplicates did not bump the revision
@@ -255,7 +256,7 @@ async def test_a_late_price_for_a_retired_race_revives_it_from_what_was_stored(
     assert REGISTRY.get_sample_value("darkhorses_stream_races_held") == 2
     (row,) = [r for r in sink.batches[-1]["odds_latest"] if r[0] == "rac_1"]
     # The quote's story carried on from what was stored: opened at 3.0, one change since.
-    assert (row[1], row[4], row[12:16]) == ("h1", "2.5", ("3.0", "3.0", "2.5", 1))
+    assert (row[1], row[4], row[12:16]) == ("h1", "2.5", ("3", "3", "2.5", 1))
     headers = {r[0]: r for r in sink.batches[-1]["market_races"]}
     assert headers["rac_1"][1] == 2
     assert not letters

@@ -24,7 +24,7 @@ from schemas.base import EventSource, encode, utc_now
 from schemas.odds import OddsSnapshot, RunnerPrice
 from streams import odds_decode
 from streams.clock import micros
-from streams.odds_decode import InvalidOdds, OddsIn, PriceIn, Source, decode_odds
+from streams.odds_decode import InvalidOdds, OddsIn, PriceIn, Source, canonical, decode_odds
 
 T0 = datetime(2026, 3, 14, 12, 0, tzinfo=UTC)
 HEX_ID = re.compile(r"[0-9a-f]{32}")
@@ -240,7 +240,7 @@ def assert_same(
     assert envelope == (theirs.race_id, theirs.bookmaker_id, theirs.bookmaker)
     assert len(ours.prices) == len(theirs.prices)
     for mine, price in zip(ours.prices, theirs.prices, strict=True):
-        assert mine.decimal == (None if price.decimal is None else str(price.decimal))
+        assert mine.decimal == (None if price.decimal is None else canonical(price.decimal))
         got = (mine.horse_id, mine.fractional, mine.ew_places, mine.ew_denom)
         want = (price.horse_id, price.fractional, price.ew_places, price.ew_denom)
         assert got == want
@@ -333,7 +333,7 @@ def reason(doc: dict[str, Any] | bytes) -> str:
 def test_a_producer_payload_decodes_to_text_prices_and_utc_times() -> None:
     snapshot = OddsSnapshot.model_validate(document("2026-03-14T09:00:00+01:00", decimal="2.750"))
     odds = decode_odds(encode(snapshot))
-    assert odds.prices == (PriceIn("hrs_1", "2.750"),)
+    assert odds.prices == (PriceIn("hrs_1", "2.75"),)  # its canonical text
     assert odds.source == "simulator"
     assert odds.source_time == datetime(2026, 3, 14, 8, 0, tzinfo=UTC)
     assert odds.source_us == micros(odds.source_time) == 1_773_475_200_000_000
@@ -341,10 +341,12 @@ def test_a_producer_payload_decodes_to_text_prices_and_utc_times() -> None:
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [("2.750", "2.750"), (2.75, "2.75"), (3, "3"), ("02.5", "2.5"), (" 4.5", "4.5"),
-     ("1E+2", "1E+2"), (None, None)],
+    [("2.750", "2.75"), (2.75, "2.75"), (3, "3"), ("02.5", "2.5"), (" 4.5", "4.5"),
+     ("1E+2", "100"), ("10.00", "10"), (None, None)],
 )  # fmt: skip
-def test_decimals_read_as_pydantic_reads_them(value: Any, text: str | None) -> None:
+def test_decimals_read_as_pydantic_reads_them_in_their_canonical_text(
+    value: Any, text: str | None
+) -> None:
     assert decode_odds(orjson.dumps(document(decimal=value))).prices[0].decimal == text
 
 

@@ -92,7 +92,7 @@ def test_per_runner_and_book_quote_statistics() -> None:
     quote = runner(race, "h1")["quotes"][0]
     assert quote == {
         "bookmaker_id": "bet365", "price": "2.75", "fractional": None, "ew_places": 3,
-        "ew_denom": 5, "opening": "3.0", "high": "3.5", "low": "2.75", "changes": 2,
+        "ew_denom": 5, "opening": "3", "high": "3.5", "low": "2.75", "changes": 2,
         "last_change": (T0 + timedelta(minutes=20)).isoformat(),
     }  # fmt: skip
     RaceAnalytics.model_validate(race)
