@@ -2,6 +2,8 @@
 
 Lists are paginated with `limit`/`offset` and report the `total` matching rows; sorting is a
 field name, `-` for descending, checked against each endpoint's allowed fields (422 otherwise).
+Feeds whose rows move while a client pages (the latest prices) are paginated by a cursor
+instead: `meta.next_cursor` is passed back as `cursor` for the next page, and is null on the last.
 """
 
 from dataclasses import dataclass
@@ -25,6 +27,19 @@ class PageMeta(BaseModel):
 class Page(BaseModel, Generic[T]):
     data: list[T]
     meta: PageMeta
+
+
+class CursorMeta(BaseModel):
+    limit: int
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` (with the same filters) for the next page; null when "
+        "this page is the last."
+    )
+
+
+class CursorPage(BaseModel, Generic[T]):
+    data: list[T]
+    meta: CursorMeta
 
 
 class Item(BaseModel, Generic[T]):

@@ -17,10 +17,12 @@ from api.state import AppState
 
 router = APIRouter(prefix="/v1", tags=["races"])
 
-RACE_COLUMNS = """
+# A race's market status (`races r LEFT JOIN market_status ms`): open until a status arrives.
+RACE_STATUS = "coalesce(ms.status, CASE WHEN r.is_abandoned THEN 'abandoned' ELSE 'open' END)"
+RACE_COLUMNS = f"""
     r.race_id, r.course_id, r.course, r.region_code, r.race_date, r.off_dt, r.race_name,
     r.race_type, r.race_class, r.distance_f, r.going, r.surface, r.field_size, r.is_abandoned,
-    coalesce(ms.status, CASE WHEN r.is_abandoned THEN 'abandoned' ELSE 'open' END) AS status,
+    {RACE_STATUS} AS status,
     ra.as_of AS last_update,
     fav.horse_id AS fav_horse_id, fav.horse AS fav_horse, fav.best_price AS fav_best_price,
     fav.consensus_price AS fav_consensus_price, fav.best_books AS fav_best_books

@@ -61,16 +61,29 @@ ResultSort = Annotated[
 class Course(BaseModel):
     course_id: str
     course: str
-    region: str
+    region: str = Field(description="Region code, e.g. GB; empty when unknown.")
+    region_name: str | None = Field(
+        default=None,
+        description="The region's name, as the course's reference record gives it, else as "
+        "/v1/regions does; null when neither is stored.",
+        examples=["Great Britain"],
+    )
+    latitude: float | None = Field(default=None, description="Where the reference data has it.")
+    longitude: float | None = None
 
 
+_COURSE_SOURCE = "courses c LEFT JOIN regions g USING (region_code)"
+_COURSE_COLUMNS = (
+    "c.course_id, c.course, c.region_code AS region, coalesce(c.region, g.name) AS region_name, "
+    "c.latitude, c.longitude"
+)
 _COURSES = Listing(
     Page[Course],
-    source="courses",
-    columns="course_id, course, region_code AS region",
-    sorts={"course": "course", "region": "region_code"},
+    source=_COURSE_SOURCE,
+    columns=_COURSE_COLUMNS,
+    sorts={"course": "c.course", "region": "c.region_code"},
     default_sort="course",
-    key="course_id",
+    key="c.course_id",
 )
 
 
@@ -82,16 +95,15 @@ async def courses(
     region: RegionCode = None,
     sort: CourseSort = None,
 ) -> Page[Course]:
-    return await _COURSES.fetch(
-        state.pool, page, sort,
-        {"course ILIKE {}": contains(name), "region_code = {}": region.upper() if region else None},
-    )  # fmt: skip
+    code = region.upper() if region else None
+    where = {"c.course ILIKE {}": contains(name), "c.region_code = {}": code}
+    return await _COURSES.fetch(state.pool, page, sort, where)
 
 
 @router.get("/courses/{course_id}", response_model=Item[Course])
 async def course(state: AppState, course_id: IdPath) -> Item[Course]:
     row = await state.pool.fetchrow(
-        "SELECT course_id, course, region_code AS region FROM courses WHERE course_id = $1",
+        f"SELECT {_COURSE_COLUMNS} FROM {_COURSE_SOURCE} WHERE c.course_id = $1",  # noqa: S608
         course_id,
     )
     if row is None:

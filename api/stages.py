@@ -24,6 +24,12 @@ _BEFORE_OFF = (
 )
 
 
+def before_off(stage: Stage) -> bool:
+    """Whether a race in `stage` has not reached its off time (a filter can then skip races that
+    have: `stage_of` puts every race at or past its off in Off or Result)."""
+    return stage in {s for s, _ in _BEFORE_OFF}
+
+
 @dataclass(frozen=True, slots=True)
 class StagePosition:
     stage: Stage

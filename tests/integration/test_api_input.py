@@ -262,9 +262,10 @@ def test_pages_of_tied_rows_neither_repeat_nor_skip(
 RACE, HORSE = "{race}", "{horse}"  # filled with stored ids per case
 BOOK = f"/v1/races/{RACE}/book"
 HISTORY = f"/v1/races/{RACE}/runners/{HORSE}/history"
-INSTANTS = [(BOOK, "at"), (HISTORY, "from"), (HISTORY, "to")]
+INSTANTS = [(BOOK, "at"), (HISTORY, "from"), (HISTORY, "to"), ("/v1/odds", "updated_since")]
 DAYS = [
     ("/v1/races", "date"),
+    ("/v1/odds", "date"),
     ("/v1/results", "from"),
     ("/v1/results", "to"),
     ("/v1/historical/odds", "from"),
@@ -305,6 +306,9 @@ STRING_PARAMS = [  # route, parameter, longest accepted
     ("/v1/historical/odds", "position", 16),
     ("/v1/historical/summary", "course_id", 64),
     (HISTORY, "bookmaker", 64),
+    ("/v1/odds", "course", 100),
+    ("/v1/odds", "region", 8),
+    ("/v1/odds", "bookmaker", 64),
 ]
 PATH_IDS = [
     "/v1/races/{id}", "/v1/races/{id}/book", "/v1/races/{id}/odds", "/v1/courses/{id}",
@@ -324,6 +328,26 @@ OUT_OF_BOUNDS = [  # route, parameter, values refused
     ("/v1/historical/odds", "sp_min", ["NaN", "Infinity", "-1", "1", "1e999999", "10000.01", "x"]),
     ("/v1/historical/summary", "sp_max", ["-Infinity", "0", "1E-999999", "1e5", "1,5"]),
     ("/v1/races", "stage", ["Nope", "early market", "%"]),
+    ("/v1/odds", "stage", ["Nope", "result", ""]),
+    ("/v1/odds", "limit", ["0", "501", "1.5", str(2**63)]),
+    (
+        "/v1/odds",
+        "cursor",
+        [
+            "",
+            "x",
+            "1",
+            "1-61-62",
+            "1-6-62-63",
+            "1-61-62-63-64",
+            "1-61-62-63 ",
+            "1-61-62-6G",
+            "A-61-62-63",
+            "123456789abcdef-61-62-63",
+            "1-" + "61" * 257 + "-62-63",
+            "1-%00-62-63",
+        ],
+    ),
     ("/v1/races", "sort", ["horse", "off_dt;DROP TABLE races", "--off_dt", "off_dt "]),
     ("/v1/jockeys", "sort", ["rides desc", "-"]),
     ("/v1/bookmakers", "type", ["casino", "fixed%"]),
@@ -367,6 +391,10 @@ def _cases() -> list[Any]:
     many = "&".join(f"bookmaker=b{i}" for i in range(51))
     case(HISTORY, many, 422, "history with 51 bookmakers")
     case(HISTORY, "bookmaker=", 422, "history with an empty bookmaker")
+    case("/v1/odds", many, 422, "odds with 51 bookmakers")
+    case("/v1/odds", "bookmaker=", 422, "odds with an empty bookmaker")
+    case("/v1/odds", "cursor=0-00-ff-c3", 200, "odds with a cursor never issued")
+    case("/v1/odds", "cursor=" + "f" * 14 + "-61-62-63", 200, "odds with a cursor far ahead")
     case("/v1/races", "limit=1&limit=2&limit=x", 422, "races with limit repeated, one bad")
     case("/v1/races", "%00=1", 422, "a NUL parameter name")
     case("/v1/races", "unknown=%00", 422, "a NUL in an unknown parameter")

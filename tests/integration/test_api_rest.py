@@ -271,6 +271,120 @@ async def test_race_analytics_in_the_book(market: Market, client: httpx.AsyncCli
     assert sum(fair) == pytest.approx(1, abs=1e-6)
 
 
+# -- latest prices across races -------------------------------------------------------------------
+
+
+def latest_times(market: Market, race_id: str) -> dict[tuple[str, str], datetime]:
+    """When each (horse, bookmaker) of `race_id` got its latest price, from the events."""
+    best: dict[tuple[str, str], tuple[datetime, str]] = {}
+    for snap in market.snapshots:
+        if snap.race_id != race_id:
+            continue
+        for price in snap.prices:
+            key = (price.horse_id, snap.bookmaker_id)
+            if key not in best or best[key] < (snap.source_time, snap.event_id):
+                best[key] = (snap.source_time, snap.event_id)
+    return {key: when for key, (when, _) in best.items()}
+
+
+async def walk_odds(client: httpx.AsyncClient, limit: int, **params: Any) -> list[dict[str, Any]]:
+    """Every page of /v1/odds with these filters, following `meta.next_cursor`."""
+    rows: list[dict[str, Any]] = []
+    cursor = None
+    for _ in range(1000):
+        query = {**params, "limit": limit} | ({"cursor": cursor} if cursor else {})
+        response = await client.get("/v1/odds", params=query)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["meta"]["limit"] == limit
+        assert len(body["data"]) <= limit
+        rows += body["data"]
+        cursor = body["meta"]["next_cursor"]
+        if cursor is None:
+            return rows
+        assert len(body["data"]) == limit  # only a full page has a next one
+    raise AssertionError("the cursor never ended")
+
+
+def order_key(row: dict[str, Any]) -> tuple[datetime, str, str, str]:
+    return (datetime.fromisoformat(row["updated"]), row["race_id"], row["horse_id"],
+            row["bookmaker_id"])  # fmt: skip
+
+
+async def test_latest_odds_across_races_filter_and_page_by_cursor(
+    market: Market, client: httpx.AsyncClient
+) -> None:
+    sim = [c for c in market.cards.values() if c.race_id.startswith(f"rac_{PREFIX}")]
+    meetings = Counter((c.course, c.race_date) for c in sim)
+    (course, day), _ = meetings.most_common(1)[0]
+    ours = [c.race_id for c in sim if (c.course, c.race_date) == (course, day)]
+    filters = {"course": course.upper(), "date": day.isoformat()}  # a name, any case
+    whole = await walk_odds(client, 500, **filters)
+    # Pages of 7 walk the same rows in the same order: none repeated, none skipped.
+    paged = await walk_odds(client, 7, **filters)
+    assert [order_key(r) for r in paged] == [order_key(r) for r in whole]
+    assert [order_key(r) for r in whole] == sorted({order_key(r) for r in whole})
+    assert {(r["course"], r["race_date"]) for r in whole} == {(course, day.isoformat())}
+    for race_id in ours:  # other modules' races share the course: each of ours, exactly
+        served = {(r["horse_id"], r["bookmaker_id"]): r for r in whole if r["race_id"] == race_id}
+        assert {k: Decimal(r["decimal"]) if r["decimal"] else None for k, r in served.items()} == (
+            market.latest(race_id)
+        ), race_id
+        assert {k: datetime.fromisoformat(r["updated"]) for k, r in served.items()} == (
+            latest_times(market, race_id)
+        )
+        card = market.cards[race_id]
+        horses = {r.horse_id: r.horse for r in card.runners}
+        assert all(r["horse"] == horses[r["horse_id"]] for r in served.values())
+    # Several bookmakers; a price set since an instant.
+    books = sorted({r["bookmaker_id"] for r in whole})[:2]
+    some = await walk_odds(client, 50, **filters, bookmaker=books)
+    assert [order_key(r) for r in some] == [
+        order_key(r) for r in whole if r["bookmaker_id"] in books
+    ]
+    since = sorted(order_key(r)[0] for r in whole)[len(whole) // 2]
+    recent = await walk_odds(client, 50, **filters, updated_since=since.isoformat())
+    assert [order_key(r) for r in recent] == [
+        order_key(r) for r in whole if order_key(r)[0] >= since
+    ]
+    assert len(recent) < len(whole)
+    everywhere = await walk_odds(client, 500, region="gb", updated_since=since.isoformat())
+    assert {r["region"] for r in everywhere} == {"GB"}
+
+
+async def test_latest_odds_by_stage_and_cursor_errors(
+    market: Market, client: httpx.AsyncClient
+) -> None:
+    resulted = {r for r, state in market.states.items() if state.status.value == "result"}
+    priced = {s.race_id for s in market.snapshots}
+    rows = await walk_odds(client, 500, stage="Result")
+    assert {r["stage"] for r in rows} == {"Result"}
+    assert {r["status"] for r in rows} == {"result"}
+    assert resulted & priced <= {r["race_id"] for r in rows}
+    open_race = next(r for r in market.open_races() if r in priced)
+    stage = (await get_data(client, f"/v1/races/{open_race}"))["stage"]
+    before_off = await walk_odds(client, 500, stage=stage)
+    assert {r["stage"] for r in before_off} == {stage}
+    if (await get_data(client, f"/v1/races/{open_race}"))["stage"] == stage:  # not moved on
+        assert open_race in {r["race_id"] for r in before_off}
+    for bad in ("x", "0-61-62", "abc-61-62-6", "1-6-62-63", "1-61-62-63-64", "1-61-62-63 "):
+        response = await client.get("/v1/odds", params={"cursor": bad})
+        assert response.status_code == 422, bad
+        assert response.json()["error"]["detail"][0]["field"] == "query.cursor"
+    # A cursor well formed but never issued is a place in the order like any other.
+    first = (await client.get("/v1/odds", params={"limit": 1})).json()
+    (row,) = first["data"]
+    cursor = first["meta"]["next_cursor"]
+    assert cursor is not None
+    forged = "0-ff-00-c3"
+    assert (await client.get("/v1/odds", params={"cursor": forged})).status_code == 200
+    after = (await client.get("/v1/odds", params={"cursor": cursor, "limit": 1})).json()
+    assert order_key(after["data"][0]) > order_key(row)
+    assert (await client.get("/v1/odds", params={"limit": 501})).status_code == 422
+    many = {"bookmaker": [f"b{i}" for i in range(51)]}
+    assert (await client.get("/v1/odds", params=many)).status_code == 422
+
+
 # -- historical, statistics, reference ------------------------------------------------------------
 
 

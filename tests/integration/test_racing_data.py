@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from producers.racing_api.run import run_historical, run_reference
+from schemas import reference as ref
 from schemas.base import EventSource, decode, encode
 from schemas.market import MarketState, MarketStatus
 from schemas.odds import OddsSnapshot, RunnerPrice
@@ -30,6 +31,7 @@ from schemas.topics import (
     ODDS_HISTORICAL,
     ODDS_LIVE,
     RACECARDS,
+    REF_COURSES,
     REFERENCE_TOPICS,
     RESULTS,
     Topic,
@@ -60,7 +62,10 @@ from tests.streams_helpers import (
 pytestmark = pytest.mark.integration
 
 DAY = "2025-10-14"
-NEW_BOOK = ("x_lucky_star_bet", "Lucky Star Bet")
+NEW_BOOK = ("x_lucky_star_bet", "Lucky Star Bet")  # first seen in live prices
+BACKFILL_BOOK = ("x_backfill_only_bet", "Backfill Only Bet")  # first seen in backfilled ones
+BACKFILL_HORSE = "hrs_55764415"  # neither the non-runner nor the junk-decimal runner
+GEO = (51.4175, -0.4008)  # a course's coordinates, where the reference data has them
 
 
 @dataclass
@@ -133,6 +138,22 @@ def _live_race(tag: str, now: datetime) -> tuple[str, list[Record], list[OddsSna
     return race, records, snapshots
 
 
+def _quote_new_book(card: dict[str, Any]) -> None:
+    """One more price on the backfilled card, from a bookmaker the registry lacks."""
+    runner = next(r for r in card["runners"] if r["horse_id"] == BACKFILL_HORSE)
+    quote = dict(runner["odds"][0], bookmaker=BACKFILL_BOOK[1], fractional="9/2", decimal="5.5")
+    runner["odds"].append(quote)
+
+
+def _course_with_coordinates(tag: str) -> Record:
+    course = ref.Course(
+        source=EventSource.RACING_API, source_time=datetime.now(UTC), id=f"crs_geo{tag}",
+        name=f"Geo Park{tag}", region_code="gb", region="Great Britain",
+        latitude=GEO[0], longitude=GEO[1],
+    )  # fmt: skip
+    return Record(REF_COURSES.name, course.id.encode(), encode(course))
+
+
 def _ours(topic: Topic, records: list[Any], tag: str) -> list[Any]:
     out = []
     for record in records:
@@ -160,7 +181,9 @@ async def world(infra: Infra, artifacts: Path, tmp_path_factory: pytest.TempPath
     db = await asyncpg.connect(database_url)
     try:
         # The historical producer on the quirky day; the reference producer on today's cards.
-        stub = StubState({card["race_id"]: card for card in quirky_cards(tag, DAY)})
+        cards = quirky_cards(tag, DAY)
+        _quote_new_book(cards[0])
+        stub = StubState({card["race_id"]: card for card in cards})
         result = quirky_result(tag) | {"date": DAY}
         stub.result_pages = [result]
         settings = producer_settings(
@@ -173,6 +196,7 @@ async def world(infra: Infra, artifacts: Path, tmp_path_factory: pytest.TempPath
         async with serving(reference) as api:
             await run_reference(settings, api)
         live_race, records, live_prices = _live_race(tag, datetime.now(UTC))
+        records.append(_course_with_coordinates(tag))
         await publish(infra.kafka_bootstrap, records)
         topics = [RACECARDS, RESULTS, ODDS_HISTORICAL, ODDS_LIVE, MARKET_STATE, FETCH_STATS,
                   *REFERENCE_TOPICS]  # fmt: skip
@@ -342,6 +366,52 @@ async def test_bookmakers_first_seen_in_data_are_listed(world: World) -> None:
     listed = (await world.api.get("/v1/bookmakers", params={"limit": 500})).json()["data"]
     book = next(b for b in listed if b["bookmaker_id"] == NEW_BOOK[0])
     assert (book["name"], book["known"]) == (NEW_BOOK[1], False)
+
+
+async def test_bookmakers_first_seen_in_backfilled_prices_are_listed(world: World) -> None:
+    """A name the registry lacks, only ever in the historical producer's prices: the producer
+    derives its id, the historical-odds sink adds it to `bookmakers`, the API lists it."""
+    race = CARD_RACE + world.tag
+    published = [s for s in world.events[ODDS_HISTORICAL.name]
+                 if s.race_id == race and s.bookmaker_id == BACKFILL_BOOK[0]]  # fmt: skip
+    assert published
+    assert {s.bookmaker for s in published} == {BACKFILL_BOOK[1]}
+    assert {p.horse_id: p.decimal for s in published for p in s.prices} == {
+        BACKFILL_HORSE: Decimal("5.5")
+    }
+    stored = await world.db.fetchval(
+        "SELECT price_decimal FROM odds_historical WHERE race_id = $1 AND bookmaker_id = $2",
+        race, BACKFILL_BOOK[0],
+    )  # fmt: skip
+    assert stored == Decimal("5.5")
+    for table in ("odds_latest", "bookmaker_analytics"):  # never seen live
+        query = f"SELECT count(*) FROM {table} WHERE bookmaker_id = $1"  # noqa: S608
+        assert await world.db.fetchval(query, BACKFILL_BOOK[0]) == 0, table
+    row = await world.db.fetchrow(
+        "SELECT name, type, known FROM bookmakers WHERE bookmaker_id = $1", BACKFILL_BOOK[0]
+    )
+    assert tuple(row) == (BACKFILL_BOOK[1], "unknown", False)
+    params = {"name": "backfill only", "limit": "500"}
+    listed = (await world.api.get("/v1/bookmakers", params=params)).json()["data"]
+    assert [(b["bookmaker_id"], b["name"], b["type"], b["known"]) for b in listed] == [
+        (*BACKFILL_BOOK, "unknown", False)
+    ]
+
+
+async def test_courses_show_region_name_and_coordinates_where_stored(world: World) -> None:
+    course_id = f"crs_geo{world.tag}"
+    served = (await world.api.get(f"/v1/courses/{course_id}")).json()["data"]
+    assert served == {
+        "course_id": course_id, "course": f"Geo Park{world.tag}", "region": "GB",
+        "region_name": "Great Britain", "latitude": GEO[0], "longitude": GEO[1],
+    }  # fmt: skip
+    listed = (await world.api.get("/v1/courses", params={"name": "geo park", "limit": 500})).json()
+    assert served in listed["data"]
+    # The samples' courses (produce reference): the region's name, no coordinates upstream.
+    for raw in sample("courses_gb.json")["courses"]:
+        course = (await world.api.get(f"/v1/courses/{raw['id']}")).json()["data"]
+        assert (course["region"], course["region_name"]) == ("GB", raw["region"])
+        assert (course["latitude"], course["longitude"]) == (None, None)
 
 
 # --- point 2: full cards and results ---

@@ -6,9 +6,12 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
 from api.app import create_app
+from api.cursor import CURSOR_MAX_LENGTH, CURSOR_PATTERN, Position, decode, encode
 from api.params import DATE_PATTERN, DATE_TIME_PATTERN, Day, Instant, contains, like_escape
 from api.settings import ApiSettings
 
@@ -208,3 +211,37 @@ def test_the_rule_sees_every_kind_of_parameter() -> None:
     }
     assert {("string", "date-time"), ("string", "date"), ("integer", None)} <= kinds
     assert {("number", None), ("array", None), ("string", None)} <= kinds
+
+
+# -- the cursor of /v1/odds ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "position",
+    [
+        Position(datetime(2026, 11, 28, 14, 0, 0, 123456, UTC), "rac_1", "hrs_2", "bet365"),
+        Position(datetime(1900, 1, 1, tzinfo=UTC), "r", "h", "x_lucky_star_bet"),
+        Position(datetime(2199, 12, 31, 23, 59, 59, 999999, UTC), "a" * 64, "é" * 64, "日" * 64),
+    ],
+)
+def test_a_cursor_names_its_position(position: Position) -> None:
+    cursor = encode(position)
+    assert re.fullmatch(CURSOR_PATTERN, cursor)
+    assert len(cursor) <= CURSOR_MAX_LENGTH
+    assert decode(cursor) == position
+
+
+@pytest.mark.parametrize(
+    "cursor", ["0-00-00-00", "f" * 14 + "-ff-c3-ed", "1-" + "ff" * 256 + "-00-80"]
+)
+def test_every_cursor_the_pattern_allows_is_a_position(cursor: str) -> None:
+    """Never a 422 for a value the document allows: odd bytes and NUL are replaced."""
+    assert re.fullmatch(CURSOR_PATTERN, cursor)
+    position = decode(cursor)
+    assert "\x00" not in position.race_id + position.horse_id + position.bookmaker_id
+    assert position.time.year >= 1900
+
+
+@given(st.from_regex(CURSOR_PATTERN, fullmatch=True))
+def test_any_cursor_matching_the_pattern_decodes(cursor: str) -> None:
+    decode(cursor)
