@@ -260,10 +260,12 @@ def _differences(stored: dict[str, Any], expected: dict[str, Any], most: int = 6
     return "\n".join(lines)
 
 
-async def start_group_at_end(bootstrap: str, group_id: str) -> None:
-    """Commit `group_id` at the current end of every registered topic, so a worker of that
-    group sees only what is published from now on (not what earlier tests left on the topics)."""
-    from schemas.topics import ALL_TOPICS
+async def start_group_at_end(bootstrap: str, group_id: str, database_url: str) -> None:
+    """Start a worker of `group_id` at the current end of every registered topic, so it sees
+    only what is published from now on (not what earlier tests left on the topics): the Faust
+    agents' group is committed there in Kafka, and the race pipeline's offsets, whose truth is
+    PostgreSQL, are stored there in the worker's database."""
+    from schemas.topics import ALL_TOPICS, RACE_TOPICS
 
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False
@@ -276,6 +278,20 @@ async def start_group_at_end(bootstrap: str, group_id: str) -> None:
         await consumer.commit(dict(ends.items()))
     finally:
         await consumer.stop()
+    races = {t.name for t in RACE_TOPICS}
+    connection = await asyncpg.connect(database_url)
+    try:
+        await connection.executemany(
+            "INSERT INTO stream_offsets (consumer, topic, partition, next_offset) "
+            "VALUES ($1, $2, $3, $4)",
+            [
+                (race_group(group_id), tp.topic, tp.partition, end)
+                for tp, end in ends.items()
+                if tp.topic in races
+            ],
+        )
+    finally:
+        await connection.close()
 
 
 async def create_database(infra: Infra, name: str) -> str:

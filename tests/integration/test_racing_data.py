@@ -175,7 +175,7 @@ async def world(infra: Infra, artifacts: Path, tmp_path_factory: pytest.TempPath
     tag = f"_{uuid.uuid4().hex[:6]}"
     app_id = f"darkhorses-test-racing-data-{tag[1:]}"
     database_url = await create_database(infra, "racing_data")
-    await start_group_at_end(infra.kafka_bootstrap, app_id)
+    await start_group_at_end(infra.kafka_bootstrap, app_id, database_url)
     worker: Runtime = start_worker(infra, artifacts, app_id, database_url)
     api_runtime: Runtime | None = None
     db = await asyncpg.connect(database_url)

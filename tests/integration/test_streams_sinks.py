@@ -99,7 +99,7 @@ async def test_results_historical_odds_reference_and_statistics(
     # that starts at the topics' current end, so other tests' events do not count here.
     app_id = f"darkhorses-test-sinks-{uuid.uuid4().hex[:6]}"
     database_url = await create_database(infra, "sinks")
-    await start_group_at_end(infra.kafka_bootstrap, app_id)
+    await start_group_at_end(infra.kafka_bootstrap, app_id, database_url)
     worker = start_worker(infra, artifacts, app_id, database_url)
     db = await asyncpg.connect(database_url)
     try:
