@@ -237,13 +237,14 @@ class RacePipeline:
         order); returns what was started, or None when there was nothing to do."""
         if not batch and self.idle():
             return None
-        pending = await self.process(batch)
         failed = self.written
         try:
+            pending = await self.process(batch)  # may wait for the write in flight (a revival)
             await self.drain()
         except RowsRefused as refused:
-            assert failed is not None  # noqa: S101  # drain raised: a write was in flight
-            await self.isolate(failed, pending, refused)
+            assert failed is not None  # noqa: S101  # only a write in flight can be refused
+            records = [record for part in batch.values() for record in part]
+            await self.isolate([*failed.records, *records], refused)
             return None
         self.written = pending
         self.writing = asyncio.create_task(self.store(pending))
@@ -267,12 +268,12 @@ class RacePipeline:
 
     # -- poison ------------------------------------------------------------------------------
 
-    async def isolate(self, failed: Pending, applied: Pending, refused: RowsRefused) -> None:
-        """PostgreSQL refused `failed`'s rows (and `applied` is on the board after it): go back to
-        the stored state, then write their events again, halving the refused parts until the
-        events it refuses are found. Those are dead-lettered; all the others are stored."""
-        self.written = None
-        records = [*failed.records, *applied.records]
+    async def isolate(self, records: list[Record], refused: RowsRefused) -> None:
+        """PostgreSQL refused a batch's rows (the first of `records`, the rest applied after
+        it, whole or in part): go back to the stored state, then write their events again,
+        halving the refused parts until the events it refuses are found. Those are
+        dead-lettered; all the others are stored."""
+        self.written = self.writing = None
         log.warning("%d events refused by PostgreSQL (%s); isolating", len(records), refused)
         await self.rewind()
         self.parked = set()

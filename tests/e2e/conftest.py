@@ -3,6 +3,7 @@ and a headless Chromium (Debian's) driven by Playwright."""
 
 import asyncio
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -123,6 +124,8 @@ def auth_api(stack: Stack, artifacts: Path) -> Iterator[str]:
         DATABASE_URL=stack.database_url,
         DARKHORSES_API_PORT=str(port),
         DARKHORSES_API_AUTH_REQUIRED="true",
+        # With keys required, the API refuses to start on a secret anyone could know.
+        DARKHORSES_STREAM_SECRET=secrets.token_urlsafe(32),
     )
     log = artifacts / "e2e-auth-api.log"
     with log.open("wb") as out:
