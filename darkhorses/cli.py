@@ -135,6 +135,25 @@ def topics_create() -> None:
     asyncio.run(ensure_topics(ConnectionSettings().kafka_bootstrap_servers))
 
 
+@topics_app.command("migrate")
+def topics_migrate(
+    workdir: Annotated[
+        Path, typer.Option(help="Where the topics are recorded on their way through.")
+    ] = Path(".cache/topic-migration"),
+) -> None:
+    """Give existing topics the registry's partition count: record, recreate, replay (stop the
+    producers and workers first; see darkhorses/topic_migration.py)."""
+    from darkhorses.topic_migration import migrate_topics
+    from schemas.topics import ALL_TOPICS
+
+    _logging()
+    settings = ConnectionSettings()
+    done = asyncio.run(
+        migrate_topics(settings.kafka_bootstrap_servers, settings.database_url, ALL_TOPICS, workdir)
+    )
+    typer.echo(f"migrated: {', '.join(done)}" if done else "every topic has its partition count")
+
+
 @schemas_app.command("export")
 def schemas_export() -> None:
     """Regenerate schemas/jsonschema/*.json from the event models."""

@@ -1,6 +1,6 @@
 """Takeover and topic checks on the real broker: a worker restarted after kill -9 takes its
-partitions back at once (static group membership), and runtimes refuse topics that do not
-match the registry."""
+partitions back at once (static group membership), runtimes refuse topics that do not match
+the registry, and `topics migrate` reshapes one."""
 
 import asyncio
 import subprocess
@@ -16,10 +16,13 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 
 from darkhorses.infra.kafka import ensure_topics
+from darkhorses.topic_migration import migrate_topics
 from darkhorses.topics import TopicsMismatch, check_topics
 from schemas.odds import OddsSnapshot
 from schemas.topics import ALL_TOPICS, ODDS_LIVE, Cleanup, Topic, race_group
+from streams.partitioning import key_partition
 from tests.conftest import Infra
+from tests.kafka_helpers import read_all
 from tests.streams_day import simulate
 from tests.streams_helpers import (
     assert_database_equals_topics,
@@ -135,3 +138,47 @@ def test_a_runtime_that_cannot_check_its_topics_does_not_start(infra: Infra) -> 
     )
     assert result.returncode == 2
     assert "cannot read topics from Kafka" in result.stderr
+
+
+async def test_topics_migrate_gives_a_topic_the_registrys_partitions_keeping_every_record(
+    infra: Infra, tmp_path: Path
+) -> None:
+    """A topic of 3 partitions where the registry says 6: recorded, recreated and replayed, every
+    record is on the new topic once, on its key's partition, and the stored offsets of the
+    topic are dropped so the workers read it again."""
+    name = f"scratch.migrate.{uuid.uuid4().hex[:6]}"
+    topic = Topic(name, OddsSnapshot, "race_id", 6, Cleanup.DELETE)
+    admin = AIOKafkaAdminClient(bootstrap_servers=infra.kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(name, 3, 1)])
+    finally:
+        await admin.close()
+    sent = {f"rac_m{n}".encode(): f'{{"n":{n}}}'.encode() for n in range(40)}  # compact JSON
+    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap)
+    await producer.start()
+    try:
+        for key, value in sent.items():
+            await producer.send_and_wait(name, value, key=key)
+    finally:
+        await producer.stop()
+    connection = await asyncpg.connect(infra.database_url)
+    try:
+        await connection.execute(
+            "INSERT INTO stream_offsets (consumer, topic, partition, next_offset) "
+            "VALUES ('some.races', $1, 0, 13)",
+            name,
+        )
+        assert await migrate_topics(infra.kafka_bootstrap, infra.database_url, (topic,), tmp_path)
+        left = await connection.fetchval(
+            "SELECT count(*) FROM stream_offsets WHERE topic = $1", name
+        )
+    finally:
+        await connection.close()
+    assert left == 0
+    await check_topics(infra.kafka_bootstrap, (topic,))  # 6 partitions now
+    records = await read_all(infra.kafka_bootstrap, name)
+    assert {r.key: r.value for r in records} == sent
+    assert len(records) == len(sent)
+    assert all(r.partition == key_partition(r.key, 6) for r in records)
+    assert await migrate_topics(infra.kafka_bootstrap, infra.database_url, (topic,), tmp_path) == []
