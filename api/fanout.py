@@ -32,6 +32,7 @@ from pydantic import ValidationError
 from api.live.book import BookStore, RaceBook
 from api.live.catchup import catch_up, replay
 from api.live.credentials import StreamCredentials
+from api.live.delivery import Delivery
 from api.live.errors import CloseCode, ErrorCode, LiveError, TokenError
 from api.live.outbox import Outbox
 from api.live.session import Session
@@ -74,6 +75,7 @@ class LiveHub:
         self.signer = Signer(settings.secret.get_secret_value().encode())
         self.store = BookStore()
         self.ready = asyncio.Event()
+        self.delivery = Delivery(settings.coalesce_ms)
         self.sessions: set[Session] = set()
         self.raw_listeners: set[RawListener] = set()
         self.partitions: list[TopicPartition] = []  # odds then market: the token's layout
@@ -97,6 +99,7 @@ class LiveHub:
         tasks = [
             asyncio.create_task(self._consume(), name="live-hub"),
             asyncio.create_task(self._heartbeats(), name="live-heartbeats"),
+            asyncio.create_task(self.delivery.run(), name="live-delivery"),
         ]
         if not self.credentials.open_mode:
             tasks.append(asyncio.create_task(self._revocations(), name="live-revocations"))
@@ -481,6 +484,13 @@ class LiveHub:
                 for tp, p in zip(self.partitions, self.positions, strict=True)
             },
             "counters": dict(self.counters),
+            "delivery": {
+                "passes": self.delivery.passes,
+                "messages": self.delivery.messages,
+                "encodings": self.delivery.encodings,
+                "last_pass_ms": round(self.delivery.pass_s * 1000, 3),
+                "direct_sessions": sum(1 for s in self.sessions if s.raw is not None),
+            },
             "history": {
                 "readers": self.settings.history_readers,
                 "busy": self.history_busy,
