@@ -140,7 +140,7 @@ class LoadGenerator:
     def __init__(self, target: Target, clients: int, processes: int, sample_every: int = 10):
         self.target = target
         self.clients = clients
-        context = multiprocessing.get_context("spawn")
+        context = multiprocessing.get_context("fork")  # no re-import of __main__
         shares = [clients // processes + (1 if i < clients % processes else 0)
                   for i in range(processes)]  # fmt: skip
         self.pipes: list[multiprocessing.connection.Connection] = []

@@ -1,7 +1,7 @@
 """`make bench-peers`: DarkHorses' live stream against Centrifugo, same load, same client, one run.
 
 Load: 1,000 websocket subscribers of one channel (a race), 150 price events a second for 10 s,
-the same events (8 runners each) for both servers, received by the same load generator
+the same events (one runner's price at one bookmaker, about 300 bytes) for both servers, received by the same load generator
 (bench/loadgen.py, spread over `LOADGEN_PROCESSES` processes on this machine).
 
 - DarkHorses: `darkhorses api` on a fresh broker; events are produced to Kafka.
@@ -79,7 +79,7 @@ async def _publish_centrifugo(port: int, per_s: float, seconds: float) -> int:
         while (elapsed := time.perf_counter() - start) < seconds:
             due = int(elapsed * per_s)
             while sent < due:
-                event = odds(CHANNEL, sent, 8).model_dump_json()
+                event = odds(CHANNEL, sent, 8, one=True).model_dump_json()
                 body = '{"channel":"' + CHANNEL + '","data":' + event + "}"
                 response = await http.post("/api/publish", content=body)
                 response.raise_for_status()

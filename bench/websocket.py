@@ -5,7 +5,7 @@ generator (clients and producer), so no client work is charged to the API, and v
 
 - ws_fanout_updates_per_s: 1,000 subscribers of one race (clients spread over
   `LOADGEN_PROCESSES` processes, bench/loadgen.py); the producer publishes 150 price events a
-  second for it for 10 s; delta frames received by all clients per second, the share of them
+  second for it for 10 s (each one runner's new price at one bookmaker, about 300 bytes); delta frames received by all clients per second, the share of them
   delivered, their p50/p99 latency, the API's CPU seconds and the load generator's.
 - ws_slow_client_p99_ratio: the same load again with one more subscriber that never reads; the
   normal clients' p99 then over their p99 without it (1.0: the slow one costs them nothing).
@@ -54,26 +54,29 @@ def _card(race_id: str, runners: int) -> Racecard:
     )  # fmt: skip
 
 
-def odds(race_id: str, n: int, runners: int) -> OddsSnapshot:
+def odds(race_id: str, n: int, runners: int, one: bool = False) -> OddsSnapshot:
+    """The n-th price event: a bookmaker's whole field, or (`one`) one runner's new price,
+    as a busy market moves (an event of about 300 bytes)."""
+    horses = [n % runners] if one else range(runners)
     return OddsSnapshot(
         source=EventSource.SIMULATOR, source_time=datetime.now(UTC), race_id=race_id,
         bookmaker_id=f"book{n % 20}", bookmaker=f"Book {n % 20}",
         prices=tuple(
             RunnerPrice(horse_id=f"{race_id}_h{r}", decimal=LADDER[(n + r) % len(LADDER)])
-            for r in range(runners)
+            for r in horses
         ),
     )  # fmt: skip
 
 
 async def _publish_at(infra: BenchInfra, races: list[str], per_s: float, seconds: float,
-                      runners: int) -> int:  # fmt: skip
+                      runners: int, one: bool = False) -> int:  # fmt: skip
     sent = 0
     async with EventPublisher(infra.kafka_bootstrap, linger_ms=1) as publisher:
         start = time.perf_counter()
         while (elapsed := time.perf_counter() - start) < seconds:
             due = int(elapsed * per_s)
             while sent < due:
-                await publisher.publish(ODDS_LIVE, odds(races[sent % len(races)], sent, runners))
+                await publisher.publish(ODDS_LIVE, odds(races[sent % len(races)], sent, runners, one))
                 sent += 1
             await asyncio.sleep(0.002)
         await publisher.flush()
@@ -172,7 +175,7 @@ def fanout_run(
 
         async def publish() -> int:
             laggard = await _never_reading(url, race) if slow else None
-            sent = await _publish_at(infra, [race], FANOUT_EVENTS_PER_S, FANOUT_SECONDS, 8)
+            sent = await _publish_at(infra, [race], FANOUT_EVENTS_PER_S, FANOUT_SECONDS, 8, one=True)
             if laggard is not None:
                 laggard.transport.abort()
             return sent
