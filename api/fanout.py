@@ -82,7 +82,8 @@ class LiveHub:
         self.positions: list[int] = []
         self.start_offsets: list[int] = []
         self.counters: Counter[str] = Counter()
-        self._by_race: dict[str, set[Subscription]] = {}
+        self._by_race: dict[str, set[Subscription]] = {}  # every sub naming the race
+        self._queued: dict[str, set[Subscription]] = {}  # those not in a lane (delivery.py)
         self._wide: set[Subscription] = set()
         self._token: str | None = None
         self.history_slots = asyncio.Semaphore(settings.history_readers)
@@ -189,11 +190,14 @@ class LiveHub:
     def detach(self, sub: Subscription) -> None:
         self._wide.discard(sub)
         for race_id in sub.request.filter.races or ():
-            subs = self._by_race.get(race_id)
-            if subs is not None:
-                subs.discard(sub)
-                if not subs:
-                    del self._by_race[race_id]
+            for index in (self._by_race, self._queued):
+                subs = index.get(race_id)
+                if subs is not None:
+                    subs.discard(sub)
+                    if not subs:
+                        del index[race_id]
+            if sub.laned:
+                self.delivery.leave(sub, race_id)
 
     def resync(self, sub: Subscription, race_id: str) -> None:
         book = self.store.races.get(race_id)
@@ -207,11 +211,25 @@ class LiveHub:
         self._snapshot(sub, book, "resync")
 
     def _register(self, sub: Subscription) -> None:
-        if sub.request.filter.races is None:
+        request = sub.request
+        if request.filter.races is None:
             self._wide.add(sub)
-        else:
-            for race_id in sub.request.filter.races:
-                self._by_race.setdefault(race_id, set()).add(sub)
+            return
+        # A lane serves it when nothing about it is per-subscriber: live from now, no card-based
+        # filter to re-check, no conflation window, written directly (api/live/delivery.py).
+        sub.laned = (
+            sub.session.raw is not None
+            and sub.mode == "live"
+            and not sub.skip_below
+            and not request.conflate_ms
+            and not request.filter.needs_card
+        )
+        for race_id in request.filter.races:
+            self._by_race.setdefault(race_id, set()).add(sub)
+            if sub.laned:
+                self.delivery.join(sub, race_id)
+            else:
+                self._queued.setdefault(race_id, set()).add(sub)
 
     def snapshot_all(self, sub: Subscription, reason: str) -> None:
         sub.last_token = self.token()
@@ -346,11 +364,18 @@ class LiveHub:
         self.counters["odds_events"] += 1
         if self.raw_listeners:
             self._publish_raw(event.race_id, record.value)
-        subs = self._interested(book)
-        if not subs:
+        lanes = self.delivery.lanes.get(book.race_id)
+        subs = [s for s in self._queued.get(book.race_id, ()) if s.matches(book)]
+        subs.extend(s for s in self._wide if s.matches(book))
+        if not subs and not lanes:
             return
         token = self.token()
         cache: dict[View, Rendered] = {}
+        for lane in lanes.values() if lanes else ():
+            rendered = cache.get(lane.view)
+            if rendered is None:
+                rendered = cache[lane.view] = render_delta(book, event, prev, token, lane.view)
+            self.delivery.offer(lane, "delta", rendered)
         for sub in subs:
             rendered = cache.get(sub.view)
             if rendered is None:
