@@ -1,8 +1,9 @@
 """`make bench-peers`: DarkHorses' live stream against Centrifugo, same load, same client, one run.
 
 Load: 1,000 websocket subscribers of one channel (a race), 150 price events a second for 10 s,
-the same events (one runner's price at one bookmaker, about 300 bytes) for both servers, received by the same load generator
-(bench/loadgen.py, spread over `LOADGEN_PROCESSES` processes on this machine).
+the same events (one runner's price at one bookmaker, about 300 bytes) for both servers,
+received by the same load generator (bench/loadgen.py, spread over `LOADGEN_PROCESSES`
+processes on this machine).
 
 - DarkHorses: `darkhorses api` on a fresh broker; events are produced to Kafka.
 - Centrifugo (built from the Go module proxy by `make bench-peers`, path in `CENTRIFUGO`):

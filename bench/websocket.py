@@ -5,7 +5,8 @@ generator (clients and producer), so no client work is charged to the API, and v
 
 - ws_fanout_updates_per_s: 1,000 subscribers of one race (clients spread over
   `LOADGEN_PROCESSES` processes, bench/loadgen.py); the producer publishes 150 price events a
-  second for it for 10 s (each one runner's new price at one bookmaker, about 300 bytes); delta frames received by all clients per second, the share of them
+  second for it for 10 s (each one runner's new price at one bookmaker, about 300 bytes);
+  delta frames received by all clients per second, the share of them
   delivered, their p50/p99 latency, the API's CPU seconds and the load generator's.
 - ws_slow_client_p99_ratio: the same load again with one more subscriber that never reads; the
   normal clients' p99 then over their p99 without it (1.0: the slow one costs them nothing).
@@ -76,7 +77,8 @@ async def _publish_at(infra: BenchInfra, races: list[str], per_s: float, seconds
         while (elapsed := time.perf_counter() - start) < seconds:
             due = int(elapsed * per_s)
             while sent < due:
-                await publisher.publish(ODDS_LIVE, odds(races[sent % len(races)], sent, runners, one))
+                event = odds(races[sent % len(races)], sent, runners, one)
+                await publisher.publish(ODDS_LIVE, event)
                 sent += 1
             await asyncio.sleep(0.002)
         await publisher.flush()
@@ -175,7 +177,9 @@ def fanout_run(
 
         async def publish() -> int:
             laggard = await _never_reading(url, race) if slow else None
-            sent = await _publish_at(infra, [race], FANOUT_EVENTS_PER_S, FANOUT_SECONDS, 8, one=True)
+            sent = await _publish_at(
+                infra, [race], FANOUT_EVENTS_PER_S, FANOUT_SECONDS, 8, one=True
+            )
             if laggard is not None:
                 laggard.transport.abort()
             return sent
