@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 NATIVE := $(wildcard native/*/Cargo.* native/*/pyproject.toml native/*/*.pyi native/*/src/*.rs)
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: install up test unit integration e2e check lint format bench schemas clean
+.PHONY: install up test unit integration e2e check lint format bench bench-peers schemas clean
 
 install: $(STAMP)
 
@@ -50,6 +50,17 @@ format: install
 bench: install  ## benchmarks; figures in bench/results/latest.json
 	bash scripts/ensure-system-deps --bench
 	$(BIN)/python -m bench
+
+# Centrifugo, built from the Go module proxy (needs Go; `make bench` does not).
+CENTRIFUGO_VERSION := v6.9.1
+CENTRIFUGO := .cache/centrifugo/$(CENTRIFUGO_VERSION)/centrifugo
+
+$(CENTRIFUGO):
+	GOBIN=$(CURDIR)/$(dir $(CENTRIFUGO)) GOFLAGS=-mod=mod go install github.com/centrifugal/centrifugo/v6@$(CENTRIFUGO_VERSION)
+
+bench-peers: install $(CENTRIFUGO)  ## the live stream against Centrifugo, same load and client
+	bash scripts/ensure-system-deps --bench
+	CENTRIFUGO=$(CURDIR)/$(CENTRIFUGO) $(BIN)/python -m bench.peers
 
 schemas: install  ## regenerate the checked-in JSON Schemas
 	$(BIN)/darkhorses schemas export

@@ -30,6 +30,7 @@ from api.fastpath import BookFastPath
 from api.kafka_health import KafkaHealth, live_topics
 from api.live.credentials import StreamCredentials
 from api.live.settings import LiveSettings
+from api.live.wire import RawSocketMiddleware
 from api.microcache import MicroCache
 from api.settings import ApiSettings
 from api.state import AppState, State
@@ -101,6 +102,8 @@ def create_app(settings: ApiSettings, live_settings: LiveSettings | None = None)
         expose_headers=["ETag", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"],
     )
     app.add_middleware(observability.RequestMetrics)
+    # Outermost of all: it needs the server's own `send` (see api/live/wire.py).
+    app.add_middleware(RawSocketMiddleware)
     return app
 
 

@@ -32,6 +32,7 @@ from pydantic import ValidationError
 from api.live.book import BookStore, RaceBook
 from api.live.catchup import catch_up, replay
 from api.live.credentials import StreamCredentials
+from api.live.delivery import Delivery
 from api.live.errors import CloseCode, ErrorCode, LiveError, TokenError
 from api.live.outbox import Outbox
 from api.live.session import Session
@@ -74,13 +75,15 @@ class LiveHub:
         self.signer = Signer(settings.secret.get_secret_value().encode())
         self.store = BookStore()
         self.ready = asyncio.Event()
+        self.delivery = Delivery(settings.coalesce_ms)
         self.sessions: set[Session] = set()
         self.raw_listeners: set[RawListener] = set()
         self.partitions: list[TopicPartition] = []  # odds then market: the token's layout
         self.positions: list[int] = []
         self.start_offsets: list[int] = []
         self.counters: Counter[str] = Counter()
-        self._by_race: dict[str, set[Subscription]] = {}
+        self._by_race: dict[str, set[Subscription]] = {}  # every sub naming the race
+        self._queued: dict[str, set[Subscription]] = {}  # those not in a lane (delivery.py)
         self._wide: set[Subscription] = set()
         self._token: str | None = None
         self.history_slots = asyncio.Semaphore(settings.history_readers)
@@ -97,6 +100,7 @@ class LiveHub:
         tasks = [
             asyncio.create_task(self._consume(), name="live-hub"),
             asyncio.create_task(self._heartbeats(), name="live-heartbeats"),
+            asyncio.create_task(self.delivery.run(), name="live-delivery"),
         ]
         if not self.credentials.open_mode:
             tasks.append(asyncio.create_task(self._revocations(), name="live-revocations"))
@@ -186,11 +190,14 @@ class LiveHub:
     def detach(self, sub: Subscription) -> None:
         self._wide.discard(sub)
         for race_id in sub.request.filter.races or ():
-            subs = self._by_race.get(race_id)
-            if subs is not None:
-                subs.discard(sub)
-                if not subs:
-                    del self._by_race[race_id]
+            for index in (self._by_race, self._queued):
+                subs = index.get(race_id)
+                if subs is not None:
+                    subs.discard(sub)
+                    if not subs:
+                        del index[race_id]
+            if sub.laned:
+                self.delivery.leave(sub, race_id)
 
     def resync(self, sub: Subscription, race_id: str) -> None:
         book = self.store.races.get(race_id)
@@ -204,11 +211,25 @@ class LiveHub:
         self._snapshot(sub, book, "resync")
 
     def _register(self, sub: Subscription) -> None:
-        if sub.request.filter.races is None:
+        request = sub.request
+        if request.filter.races is None:
             self._wide.add(sub)
-        else:
-            for race_id in sub.request.filter.races:
-                self._by_race.setdefault(race_id, set()).add(sub)
+            return
+        # A lane serves it when nothing about it is per-subscriber: live from now, no card-based
+        # filter to re-check, no conflation window, written directly (api/live/delivery.py).
+        sub.laned = (
+            sub.session.raw is not None
+            and sub.mode == "live"
+            and not sub.skip_below
+            and not request.conflate_ms
+            and not request.filter.needs_card
+        )
+        for race_id in request.filter.races:
+            self._by_race.setdefault(race_id, set()).add(sub)
+            if sub.laned:
+                self.delivery.join(sub, race_id)
+            else:
+                self._queued.setdefault(race_id, set()).add(sub)
 
     def snapshot_all(self, sub: Subscription, reason: str) -> None:
         sub.last_token = self.token()
@@ -343,11 +364,18 @@ class LiveHub:
         self.counters["odds_events"] += 1
         if self.raw_listeners:
             self._publish_raw(event.race_id, record.value)
-        subs = self._interested(book)
-        if not subs:
+        lanes = self.delivery.lanes.get(book.race_id)
+        subs = [s for s in self._queued.get(book.race_id, ()) if s.matches(book)]
+        subs.extend(s for s in self._wide if s.matches(book))
+        if not subs and not lanes:
             return
         token = self.token()
         cache: dict[View, Rendered] = {}
+        for lane in lanes.values() if lanes else ():
+            rendered = cache.get(lane.view)
+            if rendered is None:
+                rendered = cache[lane.view] = render_delta(book, event, prev, token, lane.view)
+            self.delivery.offer(lane, "delta", rendered)
         for sub in subs:
             rendered = cache.get(sub.view)
             if rendered is None:
@@ -481,6 +509,13 @@ class LiveHub:
                 for tp, p in zip(self.partitions, self.positions, strict=True)
             },
             "counters": dict(self.counters),
+            "delivery": {
+                "passes": self.delivery.passes,
+                "messages": self.delivery.messages,
+                "encodings": self.delivery.encodings,
+                "last_pass_ms": round(self.delivery.pass_s * 1000, 3),
+                "direct_sessions": sum(1 for s in self.sessions if s.raw is not None),
+            },
             "history": {
                 "readers": self.settings.history_readers,
                 "busy": self.history_busy,

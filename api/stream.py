@@ -92,7 +92,8 @@ async def live_stream(
     session = Session(hub, websocket, hub.connection_id())
     credentials = _presented(websocket, api_key, token)
     hub.sessions.add(session)
-    session.writer = asyncio.create_task(session.write())
+    if session.raw is None:  # else the hub's delivery writes for it
+        session.writer = asyncio.create_task(session.write())
     try:
         if not session.authenticated and (credentials[0] or credentials[1]):
             try:

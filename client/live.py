@@ -45,6 +45,13 @@ class Stats:
     close_codes: list[int] = field(default_factory=list)
 
 
+def frames_of(message: str | bytes) -> list[dict[str, Any]]:
+    """The frames of one server message: one JSON object per line (a client that is behind
+    gets several in one message)."""
+    text = message.decode() if isinstance(message, bytes) else message
+    return [orjson.loads(line) for line in text.split("\n") if line]
+
+
 class LiveClient:
     def __init__(
         self,
@@ -108,8 +115,7 @@ class LiveClient:
                 await websocket.send(orjson.dumps(request).decode())
             try:
                 async for message in websocket:
-                    for line in str(message).split("\n"):
-                        frame = orjson.loads(line)
+                    for frame in frames_of(message):
                         reply = self.apply(frame)
                         if reply is not None:
                             await websocket.send(orjson.dumps(reply).decode())

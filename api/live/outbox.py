@@ -4,11 +4,13 @@ Below the watermark every frame is queued as is. Past it, a new delta for a (sub
 that already has a delta waiting is merged into it, in place (newest price per key, flagged
 `conflated`, keeping its older resume token so no token claims an update still queued).
 Past the hard limit of pending updates the client is too slow: the session closes it.
+Merging costs the size of the new delta, not of what is waiting (see `views.merge_deltas`).
 """
 
 import asyncio
 import itertools
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -41,10 +43,19 @@ class Entry:
     def updates(self) -> int:
         return 1 if self.rendered is None else self.rendered.updates
 
+    @property
+    def identity(self) -> object:
+        """Equal for entries that make the same text (within one pass over live entries): the
+        delivery encodes a message once for every client whose entries match."""
+        if self.text is not None:
+            return self.text
+        return (id(self.rendered), self.kind, self.sub_id)
+
 
 class Outbox:
-    def __init__(self, watermark: int, limit: int) -> None:
+    def __init__(self, watermark: int, limit: int, wake: Callable[[], None] | None = None) -> None:
         self.watermark = watermark
+        self.wake = wake  # called on every new entry (the hub's delivery, for direct writes)
         self.limit = limit
         self.entries: OrderedDict[object, Entry] = OrderedDict()
         self.last_for: dict[tuple[str, str, str], object] = {}
@@ -78,6 +89,8 @@ class Outbox:
         self.entries[key] = entry
         self.pending_updates += entry.updates
         self.ready.set()
+        if self.wake is not None:
+            self.wake()
         return key
 
     def drain(self, max_frames: int) -> list[Entry]:

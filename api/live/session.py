@@ -1,9 +1,11 @@
 """One websocket connection: authentication, requests, subscriptions, outbox and writer.
 
-The reader (the websocket endpoint) hands every client frame to `handle`; a separate writer task
-drains the outbox, several frames per websocket message (newline-separated). Closing is always
-done by `request_close`, which stops the writer, sends a `reconnect` frame carrying each
-subscription's resume token (where one applies) and closes with a documented code.
+The reader (the websocket endpoint) hands every client frame to `handle`. Outgoing frames wait
+in the outbox; the hub's delivery writes them straight to the transport when the server allows
+(`raw`, see api/live/delivery.py and api/live/wire.py), else a writer task of the session's own
+sends them through ASGI; either way several frames per websocket message (newline-separated).
+Closing is always done by `request_close`, which stops the writer, sends a `reconnect` frame
+carrying each subscription's resume token (where one applies) and closes with a documented code.
 
 Whatever a frame contains, `handle` answers it with frames (an `error` for anything wrong) and
 never raises: a client cannot drop its own connection, or leave work behind, by what it sends.
@@ -20,17 +22,18 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from fastapi import WebSocket, WebSocketDisconnect
 
+from api.live.delivery import MAX_FRAMES_PER_MESSAGE
 from api.live.errors import AuthError, CloseCode, ErrorCode, LiveError, ProtocolError
-from api.live.outbox import Kind, Outbox
+from api.live.outbox import Entry, Kind, Outbox
 from api.live.protocol import Auth, ClientFrame, Ping, Resync, Subscribe, Unsubscribe, parse
 from api.live.subscription import Subscription
 from api.live.views import Rendered, View
+from api.live.wire import RawSocket
 
 if TYPE_CHECKING:
     from api.fanout import LiveHub
 
 log = logging.getLogger(__name__)
-MAX_FRAMES_PER_MESSAGE = 256
 MAX_CONSECUTIVE_ERRORS = 50
 CLOSE_SEND_TIMEOUT_S = 5.0  # for a closing frame to leave the transport
 
@@ -45,7 +48,12 @@ class Session:
         self.settings = hub.settings
         self.websocket = websocket
         self.connection_id = connection_id
-        self.outbox = Outbox(self.settings.queue_watermark, self.settings.queue_limit)
+        # Written by the hub's delivery when the server's transport can be reached, else by
+        # `write` (a task the endpoint starts).
+        scope = getattr(websocket, "scope", None)
+        self.raw = RawSocket.of(scope) if isinstance(scope, dict) else None
+        wake = None if self.raw is None else self._due
+        self.outbox = Outbox(self.settings.queue_watermark, self.settings.queue_limit, wake)
         self.subs: dict[str, Subscription] = {}
         self.sent_tokens: dict[str, str] = {}
         self.heartbeat_s = self.settings.heartbeat_ms / 1000
@@ -124,6 +132,21 @@ class Session:
                 out[sub.sub_id] = sub.last_token
         return out
 
+    def _due(self) -> None:
+        self.hub.delivery.mark(self)
+
+    def written(self, entries: list[Entry], now: float) -> None:
+        """`entries` are on the transport: their tokens now count as sent."""
+        self.last_sent = self.last_written = now
+        # Only now are they sent (uvicorn waits for a writable transport, then writes): a token
+        # counts once its frame is on the wire, or a resume could skip frames.
+        for entry in entries:
+            if entry.sub_id is not None and entry.token is not None:
+                self.sent_tokens[entry.sub_id] = entry.token
+            if entry.tokens:
+                self.sent_tokens.update(entry.tokens)
+        self.hub.counters["frames_sent"] += len(entries)
+
     def heartbeat(self, lag_ms: int | None, status: dict[str, str]) -> None:
         tokens = self.tokens()
         frame = {"type": "heartbeat", "lag_ms": lag_ms, "status": status, "tokens": tokens}
@@ -144,15 +167,7 @@ class Session:
                 continue
             self.last_sent = time.monotonic()
             await self.websocket.send_text("\n".join(e.to_text() for e in entries))
-            self.last_written = time.monotonic()
-            # Only now are they sent (uvicorn waits for a writable transport, then writes): a
-            # token counts once its frame is on the wire, or a resume could skip frames.
-            for entry in entries:
-                if entry.sub_id is not None and entry.token is not None:
-                    self.sent_tokens[entry.sub_id] = entry.token
-                if entry.tokens:
-                    self.sent_tokens.update(entry.tokens)
-            self.hub.counters["frames_sent"] += len(entries)
+            self.written(entries, time.monotonic())
 
     def request_close(self, code: CloseCode, reason: str, notice: bool = True) -> None:
         if self.closing is not None:
@@ -189,9 +204,16 @@ class Session:
             }
             await self._send_within(dumps(frame), CLOSE_SEND_TIMEOUT_S)
         # The server's close handshake has its own timeout (websockets' close_timeout), after
-        # which it drops a client that never reads the close frame.
-        with contextlib.suppress(Exception):
-            await self.websocket.close(code=int(code), reason=reason)
+        # which it drops a client that never reads the close frame; but the close frame itself
+        # waits for a writable transport, which a client that never reads never gives.
+        try:
+            await asyncio.wait_for(self.websocket.close(code=int(code), reason=reason),
+                                   CLOSE_SEND_TIMEOUT_S)  # fmt: skip
+        except TimeoutError:
+            if self.raw is not None:
+                self.raw.abort()
+        except Exception:  # noqa: BLE001, S110 (gone already: nothing left to close)
+            pass
         self.closed.set()
 
     async def _send_within(self, text: str, timeout_s: float) -> bool:

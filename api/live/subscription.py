@@ -59,6 +59,7 @@ class Subscription:
     history: asyncio.Task[None] | None = None  # its resume catch-up or replay
     replay_quota: str | None = None  # the identity whose replay quota it counts against
     matched: dict[str, bool] = field(default_factory=dict)
+    laned: bool = False  # its races' live deltas come through delivery lanes
 
     @property
     def sub_id(self) -> str:

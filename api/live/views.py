@@ -2,6 +2,11 @@
 
 Bodies are plain dicts serialised once per view per update (`Rendered`), then shared by every
 subscriber with that view; `sub_id` is spliced in front, so no update is serialised per client.
+
+Conflation (a slow client's queue, or a `conflate_ms` window) merges a delta into the one waiting
+for the same race in O(size of the new delta): the first merge gives the waiting frame a private
+index of its prices and best prices by key, later ones update that index in place, and the JSON
+is made only when the frame is finally written. Nothing is rebuilt per event.
 """
 
 from dataclasses import dataclass
@@ -30,18 +35,35 @@ class View:
         return cls(request.fields, request.format, request.filter.bookmakers)
 
 
-@dataclass(slots=True)
+# The keyed lists of a delta and what identifies one of their entries.
+KEYED: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("prices", ("horse_id", "bookmaker_id")),
+    ("best", ("horse_id",)),
+)
+
+
+@dataclass(slots=True, eq=False)
 class Rendered:
-    """One frame body: the dict (kept for conflation) and its JSON, made once."""
+    """One frame body: the dict (kept for conflation) and its JSON, made once, when first sent.
+
+    `merged` is set only on a private, conflated copy: its keyed lists live there (by key, in
+    first-seen order) and are put back into the body when the JSON is made.
+    """
 
     body: dict[str, Any]
-    json: bytes = b""
     updates: int = 1
     texts: dict[tuple[str, str], str] | None = None  # subscribers often share sub_ids
+    merged: dict[str, dict[tuple[Any, ...], dict[str, Any]]] | None = None
+    _json: bytes | None = None
 
-    def __post_init__(self) -> None:
-        if not self.json:
-            self.json = orjson.dumps(self.body)
+    @property
+    def json(self) -> bytes:
+        if self._json is None:
+            if self.merged is not None:
+                for name, index in self.merged.items():
+                    self.body[name] = list(index.values())
+            self._json = orjson.dumps(self.body)
+        return self._json
 
     def frame(self, kind: str, sub_id: str) -> str:
         if self.texts is None:
@@ -208,20 +230,36 @@ def render_snapshot(book: RaceBook, view: View, reason: str, token: str | None) 
 def merge_deltas(older: Rendered, newer: Rendered) -> Rendered:
     """Conflate two deltas of one race: newest value per key, the older `prev_seq`.
 
+    Returns the merged frame: `older` itself, updated in place, once it is a private conflated
+    copy; a shared frame (`merged` unset, other subscribers hold it too) is copied first, once.
+    Each merge costs the size of `newer`, whatever has been merged before.
+
     The merged frame keeps the older resume token: frames queued between the two may still be
     unsent, and a token must never claim more than has been delivered. A client resuming from
     it may see updates again that the merged frame carried; it drops them by `seq`.
     """
-    body = dict(newer.body)
-    body["prev_seq"] = older.body["prev_seq"]
-    body["token"] = older.body.get("token")
+    merged = older.merged
+    if merged is None:
+        merged = {
+            name: {tuple(e[k] for k in key): e for e in older.body[name]}
+            for name, key in KEYED
+            if name in older.body
+        }
+        older = Rendered(dict(older.body), updates=older.updates, merged=merged)
+    body = older.body
+    for name, value in newer.body.items():
+        if name not in ("prev_seq", "token") and name not in merged:
+            body[name] = value
     body["conflated"] = True
-    for name, key in (("prices", ("horse_id", "bookmaker_id")), ("best", ("horse_id",))):
-        if name in body:
-            merged = {tuple(e[k] for k in key): e for e in older.body[name]}
-            merged.update({tuple(e[k] for k in key): e for e in newer.body[name]})
-            body[name] = list(merged.values())
-    return Rendered(body, updates=older.updates + newer.updates)
+    for name, key in KEYED:
+        index = merged.get(name)
+        if index is not None:
+            for entry in newer.body.get(name, ()):
+                index[tuple(entry[k] for k in key)] = entry
+    older.updates += newer.updates
+    older._json = None
+    older.texts = None
+    return older
 
 
 def replace_market(older: Rendered, newer: Rendered) -> Rendered:

@@ -1,6 +1,8 @@
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import orjson
+
 from api.live.book import BookStore
 from api.live.protocol import DataField, OddsFormat
 from api.live.views import View, analytics, format_price, merge_deltas, render_delta
@@ -65,15 +67,14 @@ def test_merged_deltas_keep_newest_prices_oldest_prev_seq_and_oldest_token() -> 
     book, prev = store.apply_odds(event, 2, 0.0)
     second = render_delta(book, event, prev, "t2", view)
     merged = merge_deltas(first, second)
-    assert merged.body["seq"] == 2
-    assert merged.body["prev_seq"] == -1
-    assert merged.body["token"] == "t1"  # noqa: S105
-    assert merged.body["conflated"] is True
+    sent = orjson.loads(merged.json)  # the merged lists are made when the frame is written
+    assert sent["seq"] == 2
+    assert sent["prev_seq"] == -1
+    assert sent["token"] == "t1"  # noqa: S105
+    assert sent["conflated"] is True
     assert merged.updates == 2
-    assert {(p["horse_id"], p["price"]) for p in merged.body["prices"]} == {
-        ("h1", "5"),
-        ("h2", "4"),
-    }
+    assert {(p["horse_id"], p["price"]) for p in sent["prices"]} == {("h1", "5"), ("h2", "4")}
+    assert {(b["horse_id"], b["price"]) for b in sent["best"]} == {("h1", "5"), ("h2", "4")}
     assert b'"conflated":true' in merged.json
     assert merged.frame("delta", "s").startswith('{"type":"delta","sub_id":"s","race_id":"r1"')
 

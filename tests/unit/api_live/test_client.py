@@ -43,3 +43,27 @@ def test_heartbeat_and_reconnect_frames_update_tokens() -> None:
     assert client.tokens["s"] == "hb"
     client.apply({"type": "reconnect", "reason": "shutdown", "tokens": {"s": "bye"}})
     assert (client.tokens["s"], client.stats.reconnect_notices) == ("bye", 1)
+
+
+def test_a_message_of_several_frames_is_applied_frame_by_frame_in_order() -> None:
+    from api.live.views import Rendered
+    from client.live import frames_of
+
+    def rendered(seq: int, prev: int, price: str) -> Rendered:
+        prices = [{"horse_id": "h", "bookmaker_id": "b", "price": price}]
+        return Rendered({"race_id": "r", "seq": seq, "prev_seq": prev, "token": f"t{seq}",
+                         "prices": prices})  # fmt: skip
+
+    prices = [{"horse_id": "h", "bookmaker_id": "b", "price": "2"}]
+    snapshot = Rendered({"race_id": "r", "reason": "subscribe", "seq": 3, "token": "t3",
+                         "prices": prices})  # fmt: skip
+    # As the server's delivery joins them: one JSON object per line, no trailing newline.
+    message = "\n".join([snapshot.frame("snapshot", "s"), rendered(7, 3, "3").frame("delta", "s"),
+                         rendered(9, 7, "4.5").frame("delta", "s")])  # fmt: skip
+    frames = frames_of(message)
+    assert [f["type"] for f in frames] == ["snapshot", "delta", "delta"]
+    assert frames_of(message.encode()) == frames
+    client = LiveClient("ws://unused", [{"sub_id": "s"}])
+    assert all(client.apply(frame) is None for frame in frames)
+    assert client.prices("s") == {("r", "h", "b"): "4.5"}
+    assert (client.tokens["s"], client.stats.gaps, client.stats.duplicates) == ("t9", 0, 0)

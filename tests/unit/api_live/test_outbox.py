@@ -39,3 +39,28 @@ def test_dropping_a_subscription_removes_its_frames() -> None:
     box.put("delta", "b", "r", delta(0, -1, "t"))
     box.drop_subscription("a")
     assert [e.sub_id for e in box.drain(10)] == ["b"]
+
+
+def test_conflation_copies_a_shared_frame_once_then_merges_in_place() -> None:
+    import orjson
+
+    shared = delta(0, -1, "t0")
+    box = Outbox(watermark=1, limit=1_000)
+    box.put("delta", "s", "r", shared)
+    for n in range(1, 200):
+        body = delta(n, n - 1, f"t{n}").body
+        body["prices"] = [{"horse_id": f"h{n % 3}", "bookmaker_id": "b", "price": str(n)}]
+        box.put("delta", "s", "r", type(shared)(body))
+    assert len(box.entries) == 1
+    merged = box.drain(10)[0].rendered
+    assert merged is not None
+    assert merged is not shared
+    assert shared.body["conflated"] is False  # other subscribers' frame is untouched
+    assert merged.merged is not None  # an index by key, updated per event: no rebuild
+    sent = orjson.loads(merged.json)
+    assert (sent["seq"], sent["prev_seq"], sent["token"], sent["conflated"]) == (199, -1, "t0",
+                                                                                True)  # fmt: skip
+    assert {(p["horse_id"], p["price"]) for p in sent["prices"]} == {
+        ("h", "0"), ("h0", "198"), ("h1", "199"), ("h2", "197"),
+    }  # fmt: skip
+    assert merged.updates == 200
