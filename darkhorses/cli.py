@@ -379,6 +379,36 @@ def produce_reference(
     typer.echo(f"reference: {published}")
 
 
+@app.command("schedule")
+def schedule(
+    jobs: Annotated[
+        str | None,
+        typer.Option(
+            help="Jobs or groups, comma-separated: racing-api (live, historical, "
+            "reference-entities, reference-courses, reference-regions), maintenance "
+            "(retention, statistics). Default: DARKHORSES_SCHEDULE_JOBS, else both groups."
+        ),
+    ] = None,
+) -> None:
+    """Run the scheduled jobs: the Racing API producers and the maintenance (retention,
+    statistics), each on its cadence; their state is served at /v1/jobs."""
+    from darkhorses.jobs import RACING_API_JOBS, SchedulerSettings, run_scheduler
+
+    _logging()
+    settings = SchedulerSettings(**({"jobs": jobs} if jobs is not None else {}))
+    try:
+        selected = settings.selected()
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+    if "live" in selected:
+        _require_topics(*LIVE_TOPICS)
+    if {"historical"} & set(selected):
+        _require_topics(RACECARDS, ODDS_HISTORICAL, RESULTS)
+    if set(RACING_API_JOBS[2:]) & set(selected):
+        _require_topics(*REFERENCE_TOPICS)
+    _until_stopped(lambda stop: run_scheduler(settings, stop))
+
+
 @app.command("streams")
 def streams() -> None:
     """Run the Faust stream-processing worker."""

@@ -70,7 +70,9 @@ def run_stack(compression: float = 1.0) -> int:
             KAFKA_BOOTSTRAP_SERVERS=env["KAFKA_BOOTSTRAP_SERVERS"], DATABASE_URL=env["DATABASE_URL"]
         )
         asyncio.run(_prepare(settings, api_env["DARKHORSES_API_DATABASE_URL"]))
-        for args in (("api",), ("streams",), ("produce", "simulate")):
+        # The scheduler runs the maintenance jobs (retention, statistics) beside the simulator.
+        env.setdefault("DARKHORSES_SCHEDULE_JOBS", "maintenance")
+        for args in (("api",), ("streams",), ("produce", "simulate"), ("schedule",)):
             child_env = api_env if args == ("api",) else env
             children.append(subprocess.Popen(_runtime(*args), env=child_env))
         api = ApiAddress(env)
