@@ -395,7 +395,9 @@ def schedule(
     from darkhorses.jobs import RACING_API_JOBS, SchedulerSettings, run_scheduler
 
     _logging()
-    settings = SchedulerSettings(**({"jobs": jobs} if jobs is not None else {}))
+    settings = SchedulerSettings()
+    if jobs is not None:
+        settings = settings.model_copy(update={"jobs": jobs})
     try:
         selected = settings.selected()
     except ValueError as error:
