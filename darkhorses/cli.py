@@ -386,7 +386,8 @@ def schedule(
         typer.Option(
             help="Jobs or groups, comma-separated: racing-api (live, historical, "
             "reference-entities, reference-courses, reference-regions), maintenance "
-            "(retention, statistics). Default: DARKHORSES_SCHEDULE_JOBS, else both groups."
+            "(retention, statistics), simulate. Default: DARKHORSES_SCHEDULE_JOBS, else "
+            "racing-api,maintenance."
         ),
     ] = None,
 ) -> None:
@@ -402,7 +403,17 @@ def schedule(
         selected = settings.selected()
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
-    if "live" in selected:
+    if set(RACING_API_JOBS) & set(selected):
+        from darkhorses.settings import RacingApiSettings
+
+        credentials = RacingApiSettings()
+        if not credentials.username or credentials.password is None:
+            typer.echo(
+                "error: the Racing API jobs need RACING_API_USERNAME and RACING_API_PASSWORD",
+                err=True,
+            )
+            raise typer.Exit(2)
+    if {"live", "simulate"} & set(selected):
         _require_topics(*LIVE_TOPICS)
     if {"historical"} & set(selected):
         _require_topics(RACECARDS, ODDS_HISTORICAL, RESULTS)

@@ -9,8 +9,9 @@
 | `reference-regions` | every 30 days | regions |
 | `retention` | daily 03:00 UK | partitions made ahead, days past the retention dropped |
 | `statistics` | every 120 s | the `/v1/statistics` report and `/v1/summary` counts, stored |
+| `simulate` | continuous | the market simulator (instead of the Racing API) |
 
-The Racing API jobs form the group `racing-api`, the last two `maintenance`.
+The Racing API jobs form the group `racing-api`; `retention` and `statistics` `maintenance`.
 """
 
 import asyncio
@@ -42,7 +43,9 @@ RACING_API_JOBS = (
     "live", "historical", "reference-entities", "reference-courses", "reference-regions",
 )  # fmt: skip
 MAINTENANCE_JOBS = ("retention", "statistics")
+SIMULATOR_JOBS = ("simulate",)
 GROUPS = {"racing-api": RACING_API_JOBS, "maintenance": MAINTENANCE_JOBS}
+ALL_JOBS = (*RACING_API_JOBS, *MAINTENANCE_JOBS, *SIMULATOR_JOBS)
 
 
 class SchedulerSettings(ConnectionSettings):
@@ -71,7 +74,7 @@ class SchedulerSettings(ConnectionSettings):
         names: list[str] = []
         for item in (part.strip() for part in self.jobs.split(",")):
             for name in GROUPS.get(item, (item,) if item else ()):
-                if name not in (*RACING_API_JOBS, *MAINTENANCE_JOBS):
+                if name not in ALL_JOBS:
                     raise ValueError(f"unknown job {name!r}")
                 if name not in names:
                     names.append(name)
@@ -158,6 +161,12 @@ def build_jobs(settings: SchedulerSettings, pool: asyncpg.Pool) -> list[Job]:
     async def statistics(run: JobRun) -> None:
         await store_statistics(pool)
 
+    async def simulate(run: JobRun) -> None:
+        from producers.settings import SimulatorSettings
+        from producers.simulate import run_simulator
+
+        await run_simulator(SimulatorSettings(), run.stop)
+
     def job(name: str, schedule: Daily | Every | Continuous, run: Any, **extra: Any) -> Job:
         options = {"retries": settings.retries, "retry_after_s": settings.retry_after_s} | extra
         return Job(name, schedule, run, **options)
@@ -179,6 +188,7 @@ def build_jobs(settings: SchedulerSettings, pool: asyncpg.Pool) -> list[Job]:
         "reference-regions": job(
             "reference-regions", Every(settings.reference_regions_days * day), reference("regions")
         ),
+        "simulate": job("simulate", Continuous(), simulate),
         "retention": job("retention", Daily(settings.retention_at, UK), retention, catch_up_days=1),
         # Run every two minutes anyway: a failed run's retry is simply the next one.
         "statistics": job(

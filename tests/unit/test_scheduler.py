@@ -213,3 +213,13 @@ def test_job_selection_by_group_and_name() -> None:
     ]  # fmt: skip
     with pytest.raises(ValueError, match="unknown job 'cron'"):
         SchedulerSettings(jobs="cron").selected()
+
+
+def test_kafka_keeps_the_price_topics_no_longer_than_the_database() -> None:
+    """Reprocessing a topic from its start must not bring back history the retention dropped."""
+    from schemas.topics import ODDS_HISTORICAL, ODDS_LIVE
+
+    database_ms = SchedulerSettings().retention_days * 86_400_000
+    for topic in (ODDS_LIVE, ODDS_HISTORICAL):
+        assert topic.retention_ms is not None
+        assert topic.retention_ms <= database_ms, topic.name
