@@ -21,12 +21,13 @@ class RetentionReport:
     created: list[str]
     dropped: list[str]
     counted: int
+    archived: int = 0  # pre-race price rows of settled races archived
 
     def summary(self) -> str:
         return (
             f"partitions created {len(self.created)}, dropped {len(self.dropped)}"
             f"{' (' + ', '.join(self.dropped) + ')' if self.dropped else ''}, "
-            f"days counted {self.counted}"
+            f"days counted {self.counted}, settled prices archived {self.archived}"
         )
 
 
@@ -52,18 +53,22 @@ async def drop_before(connection: asyncpg.Connection, cutoff: datetime) -> list[
 async def apply_retention(
     database_url: str, now: datetime, *, retention_days: int, ahead_days: int = 7
 ) -> RetentionReport:
-    """The maintenance run: partitions from today to `ahead_days` on, history older than
-    `retention_days` dropped, days that ended before yesterday counted."""
+    """The maintenance run: partitions from today to `ahead_days` on, races settled a day ago
+    archived, history older than `retention_days` dropped, days ended before yesterday counted."""
     connection = await asyncpg.connect(database_url)
     try:
         today = now.date()
         created = await ensure_partitions(connection, today, today + timedelta(days=ahead_days))
+        async with connection.transaction():
+            archived = await connection.fetchval(
+                "SELECT historical_odds_archive_settled($1)", now - timedelta(days=1)
+            )
         dropped = await drop_before(connection, now - timedelta(days=retention_days))
         counted = await connection.fetchval(
             "SELECT history_partition_stats_refresh($1)", now - timedelta(days=1)
         )
     finally:
         await connection.close()
-    report = RetentionReport(created, dropped, counted)
+    report = RetentionReport(created, dropped, counted, archived)
     log.info("retention: %s", report.summary())
     return report

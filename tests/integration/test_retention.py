@@ -120,8 +120,14 @@ async def test_days_past_the_retention_are_dropped_and_finished_races_archived(
         )
     }
     assert after == before
-    archived = await db.fetch("SELECT DISTINCT race_id FROM historical_odds_archive ORDER BY 1")
-    assert [r[0] for r in archived] == ["rac_ret_edge", "rac_ret_old"]
+    # Every race settled a day before now is archived, the kept one too (its summary is read
+    # from the archive from now on; its history stays for the price charts).
+    archived = await db.fetch(
+        "SELECT DISTINCT race_id FROM historical_odds_archive WHERE race_id LIKE 'rac_ret_%' "
+        "ORDER BY 1"
+    )
+    assert [r[0] for r in archived] == ["rac_ret_edge", "rac_ret_kept", "rac_ret_old"]
+    assert report.archived == 9
     # A day that ended before yesterday is counted once, and counted right.
     counted = await db.fetchrow(
         "SELECT events, prices FROM history_partition_stats WHERE partition = $1",
@@ -131,7 +137,7 @@ async def test_days_past_the_retention_are_dropped_and_finished_races_archived(
 
     # A second run finds nothing more to do.
     again = await apply_retention(infra.database_url, NOW, retention_days=90, ahead_days=2)
-    assert (again.created, again.dropped, again.counted) == ([], [], 0)
+    assert (again.created, again.dropped, again.counted, again.archived) == ([], [], 0, 0)
 
     # The API answers for what remains: the kept race's history, every race's historical odds.
     async with httpx.AsyncClient(base_url=api_server.base_url, timeout=30) as client:
