@@ -8,7 +8,7 @@
 | `reference-courses` | every 7 days | courses |
 | `reference-regions` | every 30 days | regions |
 | `retention` | daily 03:00 UK | partitions made ahead, days past the retention dropped |
-| `statistics` | every 120 s | the `/v1/statistics` report and `/v1/summary` counts, stored |
+| `statistics` | every 120 s | finished races archived; `/v1/statistics`, `/v1/summary` stored |
 | `simulate` | continuous | the market simulator (instead of the Racing API) |
 
 The Racing API jobs form the group `racing-api`; `retention` and `statistics` `maintenance`.
@@ -17,7 +17,7 @@ The Racing API jobs form the group `racing-api`; `retention` and `statistics` `m
 import asyncio
 import logging
 import time as clock
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import asyncpg
@@ -66,6 +66,12 @@ class SchedulerSettings(ConnectionSettings):
     retention_days: int = Field(default=90, ge=1, description="Days of price history kept.")
     partitions_ahead_days: int = Field(default=7, ge=0)
     statistics_interval_s: float = Field(default=120.0, gt=0)
+    archive_after_h: float = Field(
+        default=2.0,
+        gt=0,
+        description="Hours after the off a finished race's pre-race prices are archived "
+        "(read from the archive from then on; its price history stays until the retention).",
+    )
     retries: int = Field(default=3, ge=0, description="Retries of a failed run.")
     retry_after_s: float = Field(default=60.0, ge=0, description="First retry delay; doubles.")
     metrics_port: int | None = Field(default=None, description="Serve Prometheus metrics here.")
@@ -131,7 +137,7 @@ async def store_statistics(pool: asyncpg.Pool) -> None:
 
 def build_jobs(settings: SchedulerSettings, pool: asyncpg.Pool) -> list[Job]:
     """The selected jobs, wired to the producers and the maintenance functions."""
-    from darkhorses.retention import apply_retention
+    from darkhorses.retention import apply_retention, archive_settled
     from darkhorses.settings import RacingApiSettings
     from producers.racing_api.run import run_historical, run_live, run_reference
     from producers.racing_api.settings import RacingApiProducerSettings
@@ -152,13 +158,19 @@ def build_jobs(settings: SchedulerSettings, pool: asyncpg.Pool) -> list[Job]:
 
         return refresh
 
+    archive_after = timedelta(hours=settings.archive_after_h)
+
     async def retention(run: JobRun) -> None:
         await apply_retention(
             settings.database_url, datetime.now(UTC),
             retention_days=settings.retention_days, ahead_days=settings.partitions_ahead_days,
+            archive_after=archive_after,
         )  # fmt: skip
 
     async def statistics(run: JobRun) -> None:
+        # Races finished since the last run are archived first: the coverage figures then
+        # unpack only the last hours' prices.
+        await archive_settled(pool, datetime.now(UTC) - archive_after)
         await store_statistics(pool)
 
     async def simulate(run: JobRun) -> None:

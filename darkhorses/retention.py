@@ -50,19 +50,28 @@ async def drop_before(connection: asyncpg.Connection, cutoff: datetime) -> list[
     return [row[0] for row in rows]
 
 
+async def archive_settled(executor: asyncpg.Connection | asyncpg.Pool, before: datetime) -> int:
+    """Archive the pre-race prices of finished races that went off before `before`."""
+    archived: int = await executor.fetchval("SELECT historical_odds_archive_settled($1)", before)
+    return archived
+
+
 async def apply_retention(
-    database_url: str, now: datetime, *, retention_days: int, ahead_days: int = 7
+    database_url: str,
+    now: datetime,
+    *,
+    retention_days: int,
+    ahead_days: int = 7,
+    archive_after: timedelta = timedelta(hours=2),
 ) -> RetentionReport:
-    """The maintenance run: partitions from today to `ahead_days` on, races settled a day ago
-    archived, history older than `retention_days` dropped, days ended before yesterday counted."""
+    """The maintenance run: partitions from today to `ahead_days` on, finished races archived
+    `archive_after` their off, history older than `retention_days` dropped, days that ended
+    before yesterday counted."""
     connection = await asyncpg.connect(database_url)
     try:
         today = now.date()
         created = await ensure_partitions(connection, today, today + timedelta(days=ahead_days))
-        async with connection.transaction():
-            archived = await connection.fetchval(
-                "SELECT historical_odds_archive_settled($1)", now - timedelta(days=1)
-            )
+        archived = await archive_settled(connection, now - archive_after)
         dropped = await drop_before(connection, now - timedelta(days=retention_days))
         counted = await connection.fetchval(
             "SELECT history_partition_stats_refresh($1)", now - timedelta(days=1)
