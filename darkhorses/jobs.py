@@ -8,7 +8,7 @@
 | `reference-courses` | every 7 days | courses |
 | `reference-regions` | every 30 days | regions |
 | `retention` | daily 03:00 UK | partitions made ahead, days past the retention dropped |
-| `statistics` | every 120 s | finished races archived; `/v1/statistics`, `/v1/summary` stored |
+| `statistics` | every 300 s | finished races archived; `/v1/statistics`, `/v1/summary` stored |
 | `simulate` | continuous | the market simulator (instead of the Racing API) |
 
 The Racing API jobs form the group `racing-api`; `retention` and `statistics` `maintenance`.
@@ -65,7 +65,7 @@ class SchedulerSettings(ConnectionSettings):
     retention_at: time = Field(default=time(3, 0), description="UK time of the retention run.")
     retention_days: int = Field(default=90, ge=1, description="Days of price history kept.")
     partitions_ahead_days: int = Field(default=7, ge=0)
-    statistics_interval_s: float = Field(default=120.0, gt=0)
+    statistics_interval_s: float = Field(default=300.0, gt=0)
     archive_after_h: float = Field(
         default=2.0,
         gt=0,
@@ -202,7 +202,7 @@ def build_jobs(settings: SchedulerSettings, pool: asyncpg.Pool) -> list[Job]:
         ),
         "simulate": job("simulate", Continuous(), simulate),
         "retention": job("retention", Daily(settings.retention_at, UK), retention, catch_up_days=1),
-        # Run every two minutes anyway: a failed run's retry is simply the next one.
+        # Run every five minutes anyway: a failed run's retry is simply the next one.
         "statistics": job(
             "statistics", Every(settings.statistics_interval_s), statistics, retries=0
         ),

@@ -52,7 +52,7 @@ def test_darkhorses_up_runs_the_maintenance_jobs(stack: Stack) -> None:
             break
         time.sleep(2)
     assert set(jobs) == {"retention", "statistics"}
-    assert jobs["statistics"]["schedule"] == "every 120 s"
+    assert jobs["statistics"]["schedule"] == "every 300 s"
     assert jobs["retention"]["schedule"] == "daily at 03:00 Europe/London"
     assert jobs["retention"]["last_outcome"] == "ok"  # never run before: runs for yesterday
     metrics = httpx.get(f"{stack.base_url}/metrics", timeout=10).text
