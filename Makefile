@@ -16,7 +16,9 @@ $(STAMP): pyproject.toml $(NATIVE)
 	bash scripts/ensure-system-deps
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q ./native/pgcopy ./native/market
+	@echo "Building the Rust extensions (native/pgcopy, native/market): a few minutes the first time"
+	bash -o pipefail -c '$(BIN)/python -m pip install -v ./native/pgcopy ./native/market 2>&1 \
+	  | { grep --line-buffered -E "^ *(Compiling|Finished|Successfully installed)" || true; }'
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	rm -f $(VENV)/.installed-*
 	touch $@

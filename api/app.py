@@ -14,6 +14,7 @@ from api import (
     dashboard,
     errors,
     historical,
+    jobs,
     observability,
     odds,
     races,
@@ -77,7 +78,7 @@ def create_app(settings: ApiSettings, live_settings: LiveSettings | None = None)
     )
     errors.install(app)
     app.include_router(observability.router)
-    for module in (odds, races, book, historical, statistics, reference, racing_data):
+    for module in (odds, races, book, historical, statistics, reference, racing_data, jobs):
         app.include_router(module.router, responses=errors.ERROR_RESPONSES)
     app.include_router(stream.router, responses=errors.ERROR_RESPONSES)
     dashboard.install(app)

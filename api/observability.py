@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
 from api.access import ASGIApp, Message, Receive, Scope, Send
+from api.jobs import job_metrics
 from api.state import AppState
 
 REQUESTS = Counter(
@@ -40,9 +41,13 @@ async def ready(state: AppState) -> JSONResponse:
 
 
 @router.get("/metrics", response_class=Response)
-async def metrics() -> Response:
-    """Prometheus metrics of this API process."""
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+async def metrics(state: AppState) -> Response:
+    """Prometheus metrics of this API process, and the scheduler's jobs (from the database)."""
+    try:
+        jobs = await job_metrics(state.pool)
+    except Exception:  # noqa: BLE001 - the process's own metrics are served whatever happens
+        jobs = b""
+    return Response(generate_latest() + jobs, media_type=CONTENT_TYPE_LATEST)
 
 
 class RequestMetrics:

@@ -6,6 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
+import asyncpg
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
@@ -15,6 +16,7 @@ from api.errors import NotFoundError
 from api.listing import Listing
 from api.params import Day, IdPath, IdQuery, contains, text
 from api.state import AppState
+from api.statistics import stored_figures
 
 router = APIRouter(prefix="/v1", tags=["reference"], dependencies=[Depends(cache_for(30))])
 Name = Annotated[
@@ -475,15 +477,21 @@ _COUNTED = {
         "runners", "results", "result_runners", "odds_latest", "odds_historical",
     )
 } | {
-    # One row per price: counted from the stored events, without unpacking them (sql/0009).
-    "odds_history": "SELECT coalesce(sum(json_array_length(prices)), 0) FROM odds_history_events",
+    # One row per price: counted from the stored events, days no longer written from their
+    # stored figures (sql/0060).
+    "odds_history": "SELECT history_price_count()",
 }  # fmt: skip
+
+
+async def table_counts(pool: asyncpg.Pool) -> dict[str, int]:
+    """Row counts of every reference and odds table, computed now."""
+    return {table: await pool.fetchval(query) for table, query in _COUNTED.items()}
 
 
 @router.get("/summary", response_model=Item[dict[str, int]])
 async def summary(state: AppState) -> Item[dict[str, int]]:
-    """Row counts of every reference and odds table."""
-    counts = {}
-    for table, query in _COUNTED.items():
-        counts[table] = await state.pool.fetchval(query)
+    """Row counts of every reference and odds table (stored by the maintenance job while they
+    are younger than `DARKHORSES_API_STATISTICS_MAX_AGE_S`, else counted now)."""
+    stored = await stored_figures(state.pool, "summary", state.settings.statistics_max_age_s)
+    counts = stored if stored is not None else await table_counts(state.pool)
     return Item[dict[str, int]](data=counts)

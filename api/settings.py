@@ -36,6 +36,12 @@ class ApiSettings(ConnectionSettings):
     streams_group_id: str = Field(
         default="darkhorses-streams", description="Consumer group whose lag /v1/statistics reports."
     )
+    statistics_max_age_s: float = Field(
+        default=900.0,
+        ge=0,
+        description="Serve /v1/statistics and /v1/summary from the figures the maintenance job "
+        "stored while they are younger than this (0: always compute them on request).",
+    )
     api_database_url: str | None = Field(
         default=None,
         validation_alias="DARKHORSES_API_DATABASE_URL",

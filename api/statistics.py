@@ -5,6 +5,8 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
+import orjson
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
@@ -116,10 +118,9 @@ class StatisticsReport(BaseModel):
     )
 
 
-@router.get("", response_model=Item[StatisticsReport], dependencies=[Depends(cache_for(10))])
-async def statistics_report(state: AppState) -> Item[StatisticsReport]:
-    """The old 10-minute statistics report, current at every request."""
-    pool = state.pool
+async def compute_report(pool: asyncpg.Pool) -> StatisticsReport:
+    """The report computed now from the views (seconds on a database of months: the maintenance
+    job stores it, `stored_figures` serves it)."""
     live: dict[str, Any] = {
         "summary": dict(await pool.fetchrow("SELECT * FROM stats_live_summary"))
     }
@@ -134,5 +135,27 @@ async def statistics_report(state: AppState) -> Item[StatisticsReport]:
             dict(r)
             for r in await pool.fetch(f"SELECT * FROM stats_historical_{view}")  # noqa: S608
         ]
-    report = StatisticsReport(generated_at=datetime.now(UTC), live=live, historical=historical)
-    return Item[StatisticsReport](data=report)
+    return StatisticsReport(generated_at=datetime.now(UTC), live=live, historical=historical)
+
+
+async def stored_figures(pool: asyncpg.Pool, name: str, max_age_s: float) -> Any | None:
+    """The figures `name` as last stored (sql/0061), if younger than `max_age_s`."""
+    if max_age_s <= 0:
+        return None
+    payload = await pool.fetchval(
+        "SELECT payload FROM statistics_snapshots "
+        "WHERE name = $1 AND computed_at >= now() - make_interval(secs => $2)",
+        name,
+        max_age_s,
+    )
+    return None if payload is None else orjson.loads(payload)
+
+
+@router.get("", response_model=Item[StatisticsReport], dependencies=[Depends(cache_for(10))])
+async def statistics_report(state: AppState) -> Item[StatisticsReport]:
+    """The old statistics report: as the maintenance job last stored it, when that is younger
+    than `DARKHORSES_API_STATISTICS_MAX_AGE_S` (`generated_at` says when), else computed now."""
+    stored = await stored_figures(state.pool, "statistics", state.settings.statistics_max_age_s)
+    if stored is not None:
+        return Item[StatisticsReport](data=StatisticsReport.model_validate(stored))
+    return Item[StatisticsReport](data=await compute_report(state.pool))

@@ -399,6 +399,49 @@ def produce_reference(
     typer.echo(f"reference: {published}")
 
 
+@app.command("schedule")
+def schedule(
+    jobs: Annotated[
+        str | None,
+        typer.Option(
+            help="Jobs or groups, comma-separated: racing-api (live, historical, "
+            "reference-entities, reference-courses, reference-regions), maintenance "
+            "(retention, statistics), simulate. Default: DARKHORSES_SCHEDULE_JOBS, else "
+            "racing-api,maintenance."
+        ),
+    ] = None,
+) -> None:
+    """Run the scheduled jobs: the Racing API producers and the maintenance (retention,
+    statistics), each on its cadence; their state is served at /v1/jobs."""
+    from darkhorses.jobs import RACING_API_JOBS, SchedulerSettings, run_scheduler
+
+    _logging()
+    settings = SchedulerSettings()
+    if jobs is not None:
+        settings = settings.model_copy(update={"jobs": jobs})
+    try:
+        selected = settings.selected()
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+    if set(RACING_API_JOBS) & set(selected):
+        from darkhorses.settings import RacingApiSettings
+
+        credentials = RacingApiSettings()
+        if not credentials.username or credentials.password is None:
+            typer.echo(
+                "error: the Racing API jobs need RACING_API_USERNAME and RACING_API_PASSWORD",
+                err=True,
+            )
+            raise typer.Exit(2)
+    if {"live", "simulate"} & set(selected):
+        _require_topics(*LIVE_TOPICS)
+    if {"historical"} & set(selected):
+        _require_topics(RACECARDS, ODDS_HISTORICAL, RESULTS)
+    if set(RACING_API_JOBS[2:]) & set(selected):
+        _require_topics(*REFERENCE_TOPICS)
+    _until_stopped(lambda stop: run_scheduler(settings, stop))
+
+
 @app.command("streams")
 def streams() -> None:
     """Run the Faust stream-processing worker."""

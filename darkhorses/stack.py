@@ -71,12 +71,15 @@ def run_stack(compression: float = 1.0, workers: int = 1, api_processes: int = 1
             KAFKA_BOOTSTRAP_SERVERS=env["KAFKA_BOOTSTRAP_SERVERS"], DATABASE_URL=env["DATABASE_URL"]
         )
         asyncio.run(_prepare(settings, api_env["DARKHORSES_API_DATABASE_URL"]))
+        # The scheduler runs the maintenance jobs (retention, statistics) beside the simulator.
+        env.setdefault("DARKHORSES_SCHEDULE_JOBS", "maintenance")
         children.append(subprocess.Popen(_runtime("api"), env=api_env))
         for worker in range(workers):
             # Static membership, one id per worker: a restarted one takes its partitions back.
             worker_env = {"DARKHORSES_STREAMS_INSTANCE_ID": f"local-streams-{worker}", **env}
             children.append(subprocess.Popen(_runtime("streams"), env=worker_env))
-        children.append(subprocess.Popen(_runtime("produce", "simulate"), env=env))
+        for args in (("produce", "simulate"), ("schedule",)):
+            children.append(subprocess.Popen(_runtime(*args), env=env))
         api = ApiAddress(env)
         log.info("DarkHorses is up: API and dashboard on %s (Ctrl-C stops everything)", api.url)
         while not stopping:

@@ -130,7 +130,7 @@ def open_meeting(rng: random.Random, course_index: int, first_off: float) -> Mee
     )
 
 
-def make_race(rng: random.Random, index: int, meeting: Meeting) -> SimRace:
+def make_race(rng: random.Random, index: int, meeting: Meeting, run_tag: str = "") -> SimRace:
     """The next race of `meeting` (advancing its clock), as race number `index` of the run."""
     off_at = meeting.next_off
     meeting.next_off += 60 * rng.choice((30, 30, 35, 35, 35, 40)) - 5 * 60 * (rng.random() < 0.3)
@@ -142,7 +142,7 @@ def make_race(rng: random.Random, index: int, meeting: Meeting) -> SimRace:
     kind = rng.choice(JUMP_KINDS if meeting.jumps else FLAT_KINDS)
     runners = [
         SimRunner(
-            horse_id=f"hrs_sim{index:04d}{n:02d}",
+            horse_id=f"hrs_sim{run_tag}_{index:04d}{n:02d}",
             horse=_horse_name(rng),
             number=n,
             draw=None if meeting.jumps else n,
@@ -160,7 +160,7 @@ def make_race(rng: random.Random, index: int, meeting: Meeting) -> SimRace:
         for runner, draw in zip(runners, draws, strict=True):
             runner.draw = draw
     return SimRace(
-        race_id=f"rac_sim{index:04d}",
+        race_id=f"rac_sim{run_tag}_{index:04d}",
         course_id=meeting.course_id,
         course=meeting.course,
         region=meeting.region,

@@ -56,6 +56,9 @@ class EventIds:
     def __init__(self, seed: int, start: datetime) -> None:
         digest = hashlib.blake2b(f"{seed}|{start.isoformat()}".encode(), digest_size=5)
         self.prefix = f"sim-{digest.hexdigest()}-"
+        # Race and horse ids carry the run too: a second run (another start, or another seed)
+        # never reuses the first one's ids, so yesterday's races stay yesterday's.
+        self.run_tag = f"{start.astimezone(UTC):%Y%m%d}_{digest.hexdigest()[:6]}"
         self.count = 0
 
     def next(self) -> str:
@@ -123,7 +126,7 @@ class MarketSimulator:
         """Card the next race of the meeting racing soonest; replace finished meetings."""
         slot = min(range(len(self.meetings)), key=lambda i: self.meetings[i].next_off)
         meeting = self.meetings[slot]
-        race = make_race(self.rng, self._races_made, meeting)
+        race = make_race(self.rng, self._races_made, meeting, self.ids.run_tag)
         self._races_made += 1
         if meeting.races_left <= 0:
             self.meetings[slot] = self._next_meeting(meeting)

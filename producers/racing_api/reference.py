@@ -58,6 +58,9 @@ _KIND_TOPIC = {
     ref.ParticipantKind.DAM: REF_DAMS,
     ref.ParticipantKind.DAMSIRE: REF_DAMSIRES,
 }
+# What a reference run can publish, refreshed on cadences of their own (darkhorses/jobs.py):
+# regions and courses rarely change; the horses and people on cards and results every day.
+REFERENCE_PARTS = frozenset({"regions", "courses", "entities"})
 
 
 @dataclass
@@ -234,16 +237,31 @@ class ReferenceProducer:
         self.failures = 0
         self.published: dict[str, int] = {}
 
-    async def run(self, today: date, known_horses: dict[str, ref.Horse]) -> dict[str, int]:
-        """Publish everything once; returns events published per topic.
+    async def run(
+        self,
+        today: date,
+        known_horses: dict[str, ref.Horse],
+        parts: frozenset[str] = REFERENCE_PARTS,
+    ) -> dict[str, int]:
+        """Publish `parts` (default all) once; returns events published per topic.
 
         Horses in `known_horses` were enriched before: their stored pedigree is kept (and
         updated with what the card says) instead of being fetched again.
         """
         now = n.now_utc()
         regions = self._settings.region_codes
-        await self._regions(now)
-        await self._courses(regions, now)
+        if "regions" in parts:
+            await self._regions(now)
+        if "courses" in parts:
+            await self._courses(regions, now)
+        if "entities" in parts:
+            await self._entities(today, regions, now, known_horses)
+        await self._sink.flush()
+        return self.published
+
+    async def _entities(
+        self, today: date, regions: list[str], now: datetime, known_horses: dict[str, ref.Horse]
+    ) -> None:
         cards: list[object] = []
         for day in (today, today + timedelta(days=1)):
             cards += await self._guarded(self._client.racecards_pro(day, regions), [])
@@ -266,8 +284,6 @@ class ReferenceProducer:
             await self._publish(REF_HORSES, horse)
         for (kind, _), person in sorted(entities.participants.items()):
             await self._publish(_KIND_TOPIC[kind], person)
-        await self._sink.flush()
-        return self.published
 
     async def _regions(self, now: datetime) -> None:
         for raw in await self._guarded(self._client.regions(), []):

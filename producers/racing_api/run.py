@@ -20,7 +20,7 @@ from producers.racing_api.client import RacingApiClient
 from producers.racing_api.historical import DayOutcome, HistoricalProducer
 from producers.racing_api.live import LiveProducer, uk_today
 from producers.racing_api.normalise import now_utc
-from producers.racing_api.reference import ReferenceProducer, known_pedigrees
+from producers.racing_api.reference import REFERENCE_PARTS, ReferenceProducer, known_pedigrees
 from producers.racing_api.settings import RacingApiProducerSettings
 
 
@@ -85,12 +85,14 @@ async def run_historical(
 
 
 async def run_reference(
-    settings: RacingApiProducerSettings, api: RacingApiSettings
+    settings: RacingApiProducerSettings,
+    api: RacingApiSettings,
+    parts: frozenset[str] = REFERENCE_PARTS,
 ) -> dict[str, int]:
-    known = await known_pedigrees(settings.kafka_bootstrap_servers)
+    known = await known_pedigrees(settings.kafka_bootstrap_servers) if "entities" in parts else {}
     async with (
         RacingApiClient(api, settings) as client,
         EventPublisher(settings.kafka_bootstrap_servers) as publisher,
     ):
         producer = ReferenceProducer(client, publisher, settings)
-        return await producer.run(uk_today(now_utc()), known)
+        return await producer.run(uk_today(now_utc()), known, parts)

@@ -95,3 +95,43 @@ async def test_history_prices_and_race_headers_move_to_json_unchanged(
         assert summary["price_changes"] == 2
     finally:
         await connection.close()
+
+
+async def test_price_history_moves_into_daily_partitions_with_its_views(
+    database: str, tmp_path: Path
+) -> None:
+    await migrate(database, migrations_before("0060", tmp_path / "before"))
+    days = (T0, T0 + timedelta(days=1, hours=2))
+    connection = await asyncpg.connect(database)
+    try:
+        for n, at in enumerate(days):
+            await connection.execute(
+                "INSERT INTO odds_history_events VALUES ('rac_1', 'bet365', $1, $2, 'simulator', "
+                "$1, $3::json)",
+                at, f"e{n}", '[["hrs_1", "2.75", "7/4", 3, 5], ["hrs_2", "4.0", "3/1", 3, 5]]',
+            )  # fmt: skip
+        before = [tuple(r) for r in await connection.fetch("SELECT * FROM odds_history ORDER BY 4")]
+        applied = await migrate(database)
+        assert "0060_history_partitions.sql" in applied
+        placed = await connection.fetch(
+            "SELECT tableoid::regclass::text AS part FROM odds_history_events ORDER BY source_time"
+        )
+        assert [r["part"] for r in placed] == [f"odds_history_events_p{at:%Y%m%d}" for at in days]
+        after = [tuple(r) for r in await connection.fetch("SELECT * FROM odds_history ORDER BY 4")]
+        assert after == before
+        # The views built on the history were made again, and read the new table.
+        assert await connection.fetchval("SELECT price_changes FROM stats_live_summary") == 4
+        assert await connection.fetchval("SELECT count(*) FROM historical_odds") == 0
+        kind = await connection.fetchval(
+            "SELECT relkind::text FROM pg_class WHERE relname = 'odds_history_events'"
+        )
+        assert kind == "p"
+        # The streams' insert-if-new still works against the partitioned table.
+        await connection.execute(
+            "INSERT INTO odds_history_events VALUES ('rac_1', 'bet365', $1, 'e0', 'simulator', $1,"
+            " '[]') ON CONFLICT (race_id, bookmaker_id, source_time, event_id) DO NOTHING",
+            T0,
+        )
+        assert await connection.fetchval("SELECT count(*) FROM odds_history_events") == 2
+    finally:
+        await connection.close()

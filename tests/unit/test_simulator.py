@@ -347,3 +347,26 @@ def test_each_market_goes_open_then_off_then_result() -> None:
         assert statuses[0] is MarketStatus.OPEN
         for before, after in itertools.pairwise(statuses):
             assert after in allowed[before], statuses
+
+
+def test_runs_from_different_starts_share_no_race_or_horse_id() -> None:
+    """A second `make up` (another start) never reuses the first run's races (issue 20)."""
+
+    def ids(start: datetime, seed: int = 1) -> tuple[set[str], set[str]]:
+        simulator = MarketSimulator(seed=seed, start=start)
+        for _ in simulator.advance(timedelta(minutes=20)):
+            pass
+        races = {e.race_id for e in simulator.initial_events() if hasattr(e, "race_id")}
+        races |= set(simulator.card)
+        horses = {r.horse_id for race in simulator.races for r in race.runners}
+        return races, horses
+
+    monday = datetime(2026, 11, 30, 11, 0, tzinfo=UTC)
+    first_races, first_horses = ids(monday)
+    for other in (ids(monday + timedelta(days=1)), ids(monday + timedelta(minutes=5)),
+                  ids(monday, seed=2)):  # fmt: skip
+        assert not first_races & other[0]
+        assert not first_horses & other[1]
+    # The same seed and start: the same ids, so a fixed --start still reproduces a day.
+    assert ids(monday) == (first_races, first_horses)
+    assert all(race.startswith("rac_sim20261130_") for race in first_races)
