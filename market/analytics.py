@@ -101,7 +101,7 @@ class AnalyticsParams:
 def _price(value: float | None) -> str | None:
     if value is None:
         return None
-    return f"{value:.4f}".rstrip("0").rstrip(".")
+    return mm.price_text(value)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -236,14 +236,7 @@ def race_analytics_reference(race: MarketRace, params: AnalyticsParams) -> dict[
 
 
 def _add_fair_probabilities(runners: list[dict[str, Any]], consensus: dict[str, float]) -> None:
-    if not consensus:
-        return
-    horses = list(consensus)
-    implied = [1 / consensus[h] for h in horses]
-    fair = {
-        method: dict(zip(horses, mm.fair_probabilities(implied, method), strict=True))
-        for method in mm.FairMethod
-    }
+    fair = mm.fair_by_runner(consensus)
     for runner in runners:
         horse = runner["horse_id"]
         if horse in consensus:

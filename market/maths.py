@@ -69,6 +69,11 @@ def median(values: Sequence[float]) -> float:
     return (ordered[middle - 1] + ordered[middle]) / 2
 
 
+def price_text(value: float) -> str:
+    """A computed price (a consensus) as published: 4 decimals at most, no trailing zeros."""
+    return f"{value:.4f}".rstrip("0").rstrip(".")
+
+
 def best_price(quotes: Mapping[str, P]) -> tuple[P, tuple[str, ...]]:
     """The highest price for a runner and every book offering it (sorted), from book -> price
     (floats in the worker, `Decimal`s in the live hub: the same order either way)."""
@@ -93,6 +98,19 @@ def fair_probabilities(implied: Sequence[float], method: FairMethod) -> list[flo
             return _power(implied)
         case FairMethod.SHIN:
             return _shin(implied)
+
+
+def fair_by_runner(consensus: Mapping[str, float]) -> dict[FairMethod, dict[str, float]]:
+    """Every runner's fair probability by each method, from its consensus price (the runners
+    still running, in the order given: the solvers' sums run in that order)."""
+    if not consensus:
+        return {method: {} for method in FairMethod}
+    horses = list(consensus)
+    implied = [1 / consensus[h] for h in horses]
+    return {
+        method: dict(zip(horses, fair_probabilities(implied, method), strict=True))
+        for method in FairMethod
+    }
 
 
 def _proportional(implied: Sequence[float]) -> list[float]:
