@@ -40,9 +40,13 @@ _BEST = {
     },
 }
 _ANALYTICS = {
-    "type": "object",
+    "type": ["object", "null"],
+    "description": "The streams worker's analytics of the race (racing.analytics.race.v1), "
+    "relayed; null until it has analysed the race.",
     "properties": {
-        "book_pct": {"type": ["string", "null"], "description": "Sum of 1/best price, in %."},
+        "revision": {"type": "integer"},
+        "as_of": _TIME,
+        "book_pct": {"type": ["number", "null"], "description": "Book % of the best prices."},
         "runners": {"type": "object", "additionalProperties": {"type": "object"}},
     },
 }

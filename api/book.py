@@ -1,7 +1,12 @@
-"""REST: a race's book — live or at a point in time — price histories, analytics and movers."""
+"""REST: a race's book — live or at a point in time — price histories, analytics and movers.
+
+The live book relays the streams worker's analytics (runner_analytics, race_analytics,
+race_book_analytics: the numbers racing.analytics.race.v1 carries). A past book (`at`), or a race
+the worker has not analysed yet, takes its numbers from the market core (`market.maths`), the
+definitions the worker computes with; nothing here defines a number of its own.
+"""
 
 import asyncio
-import statistics
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -17,6 +22,7 @@ from api.errors import NotFoundError
 from api.params import MAX_LIST_ITEMS, Id, IdPath, Instant
 from api.races import RaceSummary, load_race
 from api.state import AppState
+from market import maths as mm
 
 router = APIRouter(prefix="/v1", tags=["odds"])
 BOOK_CACHE_CONTROL = {"Cache-Control": "public, max-age=1"}  # the fast path sends the same
@@ -48,7 +54,7 @@ class BookRunner(BaseModel):
     consensus_price: Decimal | None = Field(description="Median price across bookmakers.")
     implied_probability: float | None = None
     fair_probability: float | None = Field(
-        default=None, description="Margin removed (Shin where available)."
+        default=None, description="Margin removed by Shin's method (the analytics' fair_shin)."
     )
     move_since_open: float | None = None
     move_5m: float | None = None
@@ -110,19 +116,31 @@ def _quote(row: asyncpg.Record, odds_format: OddsFormat) -> Quote:
     )
 
 
-def _market_from_quotes(prices: dict[str, Quote]) -> dict[str, Any]:
-    """Best price and books, consensus and implied probability from a runner's quotes."""
-    priced = {book: q.decimal for book, q in prices.items() if q.decimal is not None}
-    if not priced:
-        return {"best_price": None, "best_books": [], "consensus_price": None}
-    best = max(priced.values())
-    consensus = Decimal(str(statistics.median(priced.values())))
-    return {
-        "best_price": best,
-        "best_books": sorted(b for b, p in priced.items() if p == best),
-        "consensus_price": consensus.quantize(Decimal("0.0001")),
-        "implied_probability": round(1 / float(consensus), 6),
-    }
+def _core_numbers(
+    runners: list[asyncpg.Record], by_runner: dict[str, dict[str, Quote]]
+) -> dict[str, dict[str, Any]]:
+    """Best price and books, consensus, implied and fair probability per runner, by the market
+    core's definitions (as `market.analytics.race_analytics_reference` computes them)."""
+    numbers: dict[str, dict[str, Any]] = {}
+    consensus: dict[str, float] = {}
+    for runner in runners:
+        horse = runner["horse_id"]
+        priced = {b: q.decimal for b, q in by_runner.get(horse, {}).items() if q.decimal}
+        if not priced:
+            continue
+        best, books = mm.best_price(priced)
+        middle = mm.median([float(p) for p in priced.values()])
+        numbers[horse] = {
+            "best_price": best,
+            "best_books": list(books),
+            "consensus_price": Decimal(mm.price_text(middle)),
+            "implied_probability": 1 / middle,
+        }
+        if not runner["non_runner"]:
+            consensus[horse] = middle
+    for horse, fair in mm.fair_by_runner(consensus)[mm.PRIMARY_FAIR].items():
+        numbers[horse]["fair_probability"] = fair
+    return numbers
 
 
 @router.get("/races/{race_id}/book", response_model=Item[Book])
@@ -232,14 +250,20 @@ async def _build_book(
     for row in quotes.result():
         by_runner.setdefault(row["horse_id"], {})[row["bookmaker_id"]] = _quote(row, odds_format)
     analytics = {r["horse_id"]: r for r in runner_analytics.result()} if live else {}
+    core = {} if analytics else _core_numbers(runners.result(), by_runner)
     book_runners = [
         _book_runner(
-            runner, by_runner.get(runner["horse_id"], {}), analytics.get(runner["horse_id"])
+            runner,
+            by_runner.get(runner["horse_id"], {}),
+            analytics.get(runner["horse_id"]),
+            core.get(runner["horse_id"], {}),
         )
         for runner in runners.result()
     ]
-    _add_proportional_fair(book_runners)
-    columns = _columns(names.result(), quotes.result(), percents.result() if live else [])
+    non_runners = {r["horse_id"] for r in runners.result() if r["non_runner"]}
+    columns = _columns(
+        names.result(), quotes.result(), percents.result() if live else [], non_runners
+    )
     summary = _market_summary(race_analytics.result() if live else None, book_runners, columns)
     return Book(
         race=race.result(),
@@ -254,16 +278,20 @@ async def _build_book(
 
 
 def _book_runner(
-    runner: asyncpg.Record, prices: dict[str, Quote], analytics: asyncpg.Record | None
+    runner: asyncpg.Record,
+    prices: dict[str, Quote],
+    analytics: asyncpg.Record | None,
+    core: dict[str, Any],
 ) -> BookRunner:
-    fields: dict[str, Any] = _market_from_quotes(prices)
+    """The worker's numbers when it has analysed the race, else the market core's."""
+    fields: dict[str, Any] = dict(core)
     if analytics is not None:
         fields.update(
             best_price=analytics["best_price"],
             best_books=list(analytics["best_books"]),
             consensus_price=analytics["consensus_price"],
             implied_probability=analytics["implied_probability"],
-            fair_probability=analytics["fair_shin"] or analytics["fair_power"],
+            fair_probability=analytics[f"fair_{mm.PRIMARY_FAIR.value}"],
             move_since_open=analytics["move_since_open"],
             move_5m=analytics["move_5m"],
             move_15m=analytics["move_15m"],
@@ -281,38 +309,33 @@ def _book_runner(
     )
 
 
-def _add_proportional_fair(runners: list[BookRunner]) -> None:
-    """Where the streams have no fair probability (past books), remove the margin proportionally."""
-    live = [r for r in runners if not r.non_runner and r.implied_probability]
-    total = sum(r.implied_probability or 0 for r in live)
-    for runner in live:
-        if runner.fair_probability is None and total > 0:
-            runner.fair_probability = round((runner.implied_probability or 0) / total, 6)
-
-
 def _columns(
     bookmakers: list[asyncpg.Record],
     quotes: list[asyncpg.Record],
     book_percents: list[asyncpg.Record],
+    non_runners: set[str],
 ) -> list[BookColumn]:
+    """Each book's column: the worker's book % when stored, else the core's over the runners."""
     names = {r["bookmaker_id"]: (r["name"], r["type"]) for r in bookmakers}
-    percents = {r["bookmaker_id"]: r["book_percent"] for r in book_percents}
     latest: dict[str, datetime] = {}
     priced: dict[str, int] = {}
-    implied: dict[str, float] = {}
+    running: dict[str, list[float]] = {}
     for row in quotes:
         book = row["bookmaker_id"]
         latest[book] = max(latest.get(book, row["source_time"]), row["source_time"])
         if row["price_decimal"] is not None:
             priced[book] = priced.get(book, 0) + 1
-            implied[book] = implied.get(book, 0.0) + 1 / float(row["price_decimal"])
+            if row["horse_id"] not in non_runners:
+                running.setdefault(book, []).append(float(row["price_decimal"]))
+    percents = {b: mm.book_percent(p) for b, p in running.items()}
+    percents.update((r["bookmaker_id"], r["book_percent"]) for r in book_percents)
     return [
         BookColumn(
             bookmaker_id=book,
             bookmaker=names.get(book, (book, None))[0],
             type=names.get(book, (book, None))[1],
             last_update=latest[book],
-            book_percent=percents.get(book, round(implied.get(book, 0) * 100, 2) or None),
+            book_percent=percents.get(book),
             runners_priced=priced.get(book, 0),
         )
         for book in sorted(latest, key=lambda b: names.get(b, (b, None))[0].lower())
@@ -331,11 +354,11 @@ def _market_summary(
             update_rate_per_min=row["update_rate_per_min"],
             stalest_bookmaker_id=row["stalest_bookmaker_id"],
         )
-    best = [r.best_price for r in runners if not r.non_runner and r.best_price]
+    best = [float(r.best_price) for r in runners if not r.non_runner and r.best_price]
     dated = [c for c in columns if c.last_update is not None]
     stalest = min(dated, key=lambda c: c.last_update or c.bookmaker_id, default=None)
     return MarketSummary(
-        best_book_percent=round(sum(100 / float(p) for p in best), 2) if best else None,
+        best_book_percent=mm.book_percent(best) if best else None,
         books_priced=sum(1 for c in columns if c.runners_priced),
         runners_priced=len(best),
         update_rate_per_min=None,

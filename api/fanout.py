@@ -3,9 +3,12 @@
 Start-up: the hub assigns itself every partition of racing.odds.live.v1, racing.market.state.v1
 and racing.racecards.v1 (no consumer group: each process reads everything), reads from the
 beginning of retention (or from `bootstrap_hours` back, via offsets for times) up to the end
-offsets it saw at start, and only then reports ready. From there each record is validated once,
-applied to its race's book, rendered once per distinct view and offered to every subscription
-that matches; a resume token (positions + epoch) is made once per record that anyone receives.
+offsets it saw at start, and only then reports ready. It also reads the compacted
+racing.analytics.race.v1 from its beginning (one record per race: O(races)) and keeps tailing
+it: the websocket's analytics are the worker's, relayed (api/live/views.py). From there each
+record is validated once, applied to its race's book, rendered once per distinct view and
+offered to every subscription that matches; a resume token (positions + epoch) is made once
+per record that anyone receives.
 
 With keys required, every open connection is bound to its API key: every `recheck_s` of its
 credentials (the API key cache window) the hub asks the key store which keys of open
@@ -39,11 +42,19 @@ from api.live.session import Session
 from api.live.settings import LiveSettings
 from api.live.subscription import Subscription
 from api.live.tokens import ResumePoint, Signer, decode_resume, encode_resume
-from api.live.views import Rendered, View, render_delta, render_market, render_snapshot
+from api.live.views import (
+    Rendered,
+    View,
+    relay_analytics,
+    render_delta,
+    render_market,
+    render_snapshot,
+)
+from schemas.analytics import RaceAnalytics
 from schemas.market import MarketState
 from schemas.odds import OddsSnapshot
 from schemas.racecards import Racecard
-from schemas.topics import MARKET_STATE, ODDS_LIVE, RACECARDS
+from schemas.topics import ANALYTICS_RACES, MARKET_STATE, ODDS_LIVE, RACECARDS
 
 log = logging.getLogger(__name__)
 
@@ -299,16 +310,17 @@ class LiveHub:
         # The consumer has no public call returning partitions of unassigned topics.
         cluster = await consumer._client.fetch_all_metadata()
         parts: dict[str, list[TopicPartition]] = {}
-        for topic in (ODDS_LIVE.name, MARKET_STATE.name, RACECARDS.name):
+        for topic in (ODDS_LIVE.name, MARKET_STATE.name, RACECARDS.name, ANALYTICS_RACES.name):
             ids = cluster.partitions_for_topic(topic)
             if not ids:
                 raise LiveError(f"topic {topic} does not exist", retry_after_ms=1_000)
             parts[topic] = [TopicPartition(topic, p) for p in sorted(ids)]
         layout = parts[ODDS_LIVE.name] + parts[MARKET_STATE.name]
-        consumer.assign(layout + parts[RACECARDS.name])
+        consumer.assign(layout + parts[RACECARDS.name] + parts[ANALYTICS_RACES.name])
         if self.partitions and self.partitions != layout:
             raise LiveError("partition layout changed; restart the API with a new epoch")
-        await consumer.seek_to_beginning(*parts[RACECARDS.name])
+        # Compacted, keyed by race: read whole, they cost the races, not the retention.
+        await consumer.seek_to_beginning(*parts[RACECARDS.name], *parts[ANALYTICS_RACES.name])
         if self.partitions:  # a consumer restart: continue exactly where the books are
             for tp, position in zip(self.partitions, self.positions, strict=True):
                 consumer.seek(tp, position)
@@ -341,7 +353,9 @@ class LiveHub:
         for tp, records in batches.items():
             i = index.get(tp)
             for record in records:
-                if i is None:
+                if tp.topic == ANALYTICS_RACES.name:
+                    self._on_analytics(record.value)
+                elif i is None:
                     self._on_card(record.value)
                 elif tp.topic == ODDS_LIVE.name:
                     self._on_odds(record, i, now)
@@ -398,6 +412,18 @@ class LiveHub:
             rendered = render_market(book, self.token())
             for sub in subs:
                 sub.offer("market", book.race_id, rendered, i, record.offset)
+
+    def _on_analytics(self, payload: bytes | None) -> None:
+        """The worker's analytics of a race: relayed by the race's next delta or snapshot."""
+        if payload is None:
+            return
+        try:
+            event = RaceAnalytics.model_validate_json(payload)
+        except ValidationError as error:
+            self._reject(ANALYTICS_RACES.name, error)
+            return
+        if self.store.apply_analytics(event, relay_analytics(event)) is not None:
+            self.counters["analytics_events"] += 1
 
     def _on_card(self, payload: bytes | None) -> None:
         if payload is None:

@@ -11,9 +11,9 @@ from typing import Any
 import faust
 import orjson
 
+from market.clock import US
 from schemas.topics import ANALYTICS_BOOKMAKER_PARTS, ANALYTICS_RACES, ODDS_LIVE
 from streams.analytics_rows import readout_rows
-from streams.clock import US
 from streams.market_board import MarketBoard, RaceRetired, Readout
 from streams.market_store import MARKET_RACES, header_rows
 from streams.metrics import STALE_EVENTS

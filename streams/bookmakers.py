@@ -16,9 +16,9 @@ from typing import Any
 import faust
 import orjson
 
+from market import maths as mm
 from schemas.analytics import BookmakerPart
 from schemas.topics import ANALYTICS_BOOKMAKER_PARTS, ANALYTICS_BOOKMAKERS
-from streams import market_maths as mm
 from streams.analytics_rows import BOOKMAKER_ANALYTICS
 from streams.settings import StreamsSettings
 from streams.sink import BatchSink, SinkFactory

@@ -25,12 +25,12 @@ from typing import Any
 
 from darkhorses_market import PriceRows, apply_event, book_coverage
 
+from market.analytics import AnalyticsParams, race_analytics
+from market.clock import US, instant, micros
 from schemas.market import MarketState
 from schemas.racecards import Racecard
-from streams.clock import US, instant, micros
 from streams.odds_decode import OddsIn
 from streams.partitioning import race_partition
-from streams.race_analytics import AnalyticsParams, race_analytics
 from streams.race_market import RaceMarket, Version
 
 

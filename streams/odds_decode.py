@@ -25,6 +25,7 @@ from typing import Annotated, Literal
 import msgspec
 from pydantic import ValidationError
 
+from market.clock import micros
 from schemas.base import (
     EARLIEST,
     EVENT_ID_MAX,
@@ -37,7 +38,6 @@ from schemas.base import (
     utc_now,
 )
 from schemas.odds import MAX_RUNNERS, OddsSnapshot
-from streams.clock import micros
 
 # Lengths and ranges are msgspec's to check; the id pattern and NUL are checked after it, with
 # `fullmatch` (msgspec's `pattern` searches, and its `$` would take a trailing newline).

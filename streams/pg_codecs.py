@@ -16,7 +16,7 @@ from functools import lru_cache
 
 import asyncpg
 
-from streams.clock import micros
+from market.clock import micros
 
 PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 PG_EPOCH_US = micros(PG_EPOCH)

@@ -19,11 +19,10 @@ from typing import Any
 from darkhorses_market import Quote as Quote  # re-exported: the race state's quotes
 from darkhorses_market import apply_odds
 
-from streams.clock import micros
+from market.clock import micros
+from market.maths import Version as Version  # re-exported: the race's versions
+from market.maths import is_newer
 from streams.odds_decode import OddsIn, PriceIn
-
-Version = tuple[int, str]  # (source_time in microseconds, event_id): totally ordered
-
 
 Applied = list[tuple[PriceIn, Quote]]  # the prices an event changed and their quotes
 
@@ -67,7 +66,7 @@ class RaceMarket:
     def apply_card(
         self, version: Version, off_dt: datetime, runners: list[str], non_runners: set[str]
     ) -> bool:
-        if version <= self.card_version:
+        if not is_newer(version, self.card_version):
             return False
         self.card_version = version
         self.off_dt = micros(off_dt)
@@ -77,7 +76,7 @@ class RaceMarket:
         return True
 
     def apply_status(self, version: Version, status: str) -> bool:
-        if version <= self.status_version:
+        if not is_newer(version, self.status_version):
             return False
         self.status_version = version
         self.status = status

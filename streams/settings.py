@@ -7,8 +7,8 @@ from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from darkhorses.settings import ConnectionSettings
-from streams.market_maths import MoveThresholds
-from streams.race_analytics import AnalyticsParams
+from market.analytics import AnalyticsParams
+from market.maths import MoveThresholds
 
 
 class StreamsSettings(ConnectionSettings):

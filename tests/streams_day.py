@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from market.analytics import AnalyticsParams
 from producers.simulate import topic_for
 from producers.simulator import MarketSimulator, SimEvent
 from schemas.base import Event
@@ -23,7 +24,6 @@ from schemas.topics import MARKET_STATE, ODDS_LIVE, RACECARDS
 from streams.bookmakers import add_up
 from streams.market_board import MarketBoard
 from streams.odds_decode import decode_odds
-from streams.race_analytics import AnalyticsParams
 
 RESOURCES = Path(__file__).parent / "resources"
 DAY = RESOURCES / "sim_day.jsonl"

@@ -19,6 +19,8 @@ import orjson
 
 from api.live.book import RaceBook
 from api.live.protocol import DataField, OddsFormat, Subscribe
+from market.maths import PRIMARY_FAIR
+from schemas.analytics import RaceAnalytics
 from schemas.market import MarketState
 from schemas.odds import OddsSnapshot
 from schemas.racecards import Racecard
@@ -115,24 +117,41 @@ def _best(book: RaceBook, horse_id: str, view: View) -> dict[str, Any]:
     }
 
 
-def analytics(book: RaceBook, view: View) -> dict[str, Any]:
-    """Book % of the best prices, and each runner's implied and fair (margin-free) probability."""
-    implied: dict[str, Decimal] = {}
-    for horse_id in book.runners():
-        quote, _ = book.best(horse_id, view.bookmakers)
-        if quote is not None and quote.decimal is not None:
-            implied[horse_id] = 1 / quote.decimal
-    total = sum(implied.values(), Decimal(0))
+def relay_analytics(event: RaceAnalytics) -> dict[str, Any]:
+    """The websocket's `analytics` of a race: the worker's numbers from racing.analytics.race.v1,
+    relayed as they are (the same floats REST and the stored tables give), made once per
+    analytics record. Whole-market figures: a view's bookmaker filter narrows prices and best
+    prices, not the market's consensus."""
     return {
-        "book_pct": f"{total * 100:.2f}" if implied else None,
+        "revision": event.revision,
+        "as_of": event.as_of,
+        "book_pct": event.best_book_percent,
         "runners": {
-            horse_id: {
-                "implied_probability": f"{p:.4f}",
-                "fair_probability": f"{p / total:.4f}",
+            r.horse_id: {
+                "best_price": _decimal_text(r.best_price),
+                "best_books": list(r.best_books),
+                "consensus_price": _decimal_text(r.consensus_price),
+                "implied_probability": r.implied_probability,
+                "fair_probability": getattr(r, f"fair_{PRIMARY_FAIR.value}"),
+                "fair_proportional": r.fair_proportional,
+                "fair_power": r.fair_power,
+                "fair_shin": r.fair_shin,
+                "steamer": r.steamer,
+                "drifter": r.drifter,
             }
-            for horse_id, p in implied.items()
+            for r in event.runners
+            if not r.non_runner and r.implied_probability is not None
         },
     }
+
+
+def _decimal_text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def analytics(book: RaceBook, view: View) -> dict[str, Any] | None:
+    """The worker's latest analytics of the race (None until the hub has read any)."""
+    return book.analytics
 
 
 def market_body(market: MarketState | None) -> dict[str, Any] | None:

@@ -63,7 +63,7 @@ def book_coverage(quotes: dict[str, Quote], cutoff: int) -> tuple[int, int]:
     version's time), and how many carry a price."""
 
 def race_analytics(race: Any, params: Any) -> dict[str, Any]:
-    """The analytics of a `streams.race_market.RaceMarket` under `streams.race_analytics.
+    """The analytics of a `streams.race_market.RaceMarket` under `market.analytics.
     AnalyticsParams`: `race_analytics_reference`'s dict, to the last bit. Sets `view` on the
     quotes it reads, as the reference does."""
 

@@ -2,6 +2,7 @@
 broker: a simulated day (races run, resulted and still to come) and recorded Racing API payloads.
 Oracles are computed from the events themselves, never from the rows under test."""
 
+import asyncio
 import statistics
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -11,10 +12,14 @@ from typing import Any
 
 import asyncpg
 import httpx
+import orjson
 import pytest
+import websockets
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from api.stages import stage_of
-from schemas.topics import RACE_TOPICS
+from client.live import frames_of
+from schemas.topics import ANALYTICS_RACES, RACE_TOPICS
 from tests.conftest import ApiProcess, Infra, Runtime
 from tests.rest_market import Market, publish, recorded, simulated, wait_until_stored
 
@@ -480,3 +485,101 @@ async def test_reference_data(
     assert summary["races"] == await db.fetchval("SELECT count(*) FROM races")
     assert summary["results"] == await db.fetchval("SELECT count(*) FROM results")
     assert summary["odds_history"] == await db.fetchval("SELECT count(*) FROM odds_history")
+
+
+# -- one market, one set of numbers -------------------------------------------------------------
+
+
+async def latest_analytics(bootstrap: str) -> dict[str, dict[str, Any]]:
+    """The newest record per race on racing.analytics.race.v1 (compacted, keyed race_id)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        parts = [TopicPartition(ANALYTICS_RACES.name, p) for p in range(ANALYTICS_RACES.partitions)]
+        consumer.assign(parts)
+        await consumer.seek_to_beginning(*parts)
+        ends = await consumer.end_offsets(parts)
+        latest: dict[str, dict[str, Any]] = {}
+        while any([await consumer.position(tp) < end for tp, end in ends.items()]):
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                for record in records:
+                    if record.value is not None:
+                        event = orjson.loads(record.value)
+                        if event["revision"] >= latest.get(event["race_id"], {}).get(
+                            "revision", -1
+                        ):
+                            latest[event["race_id"]] = event
+        return latest
+    finally:
+        await consumer.stop()
+
+
+async def websocket_analytics(api: ApiProcess, race_ids: list[str]) -> dict[str, Any]:
+    """Each race's `analytics` from a websocket snapshot."""
+    async with websockets.connect(f"{api.ws_url}/v1/stream", max_size=None) as ws:
+        request = {"op": "subscribe", "sub_id": "s", "filter": {"races": race_ids},
+                   "fields": ["analytics"]}  # fmt: skip
+        await ws.send(orjson.dumps(request).decode())
+        found: dict[str, Any] = {}
+        while set(found) != set(race_ids):
+            for frame in frames_of(await asyncio.wait_for(ws.recv(), 30)):
+                if frame.get("type") == "snapshot":
+                    found[frame["race_id"]] = frame["analytics"]
+        return found
+
+
+def numbers(pairs: dict[str, tuple[Any, Any]]) -> dict[str, tuple[Any, Any]]:
+    return {h: v for h, v in pairs.items() if v[0] is not None}
+
+
+async def test_rest_websocket_topic_and_tables_give_the_same_numbers(
+    infra: Infra, api_server: ApiProcess, market: Market, client: httpx.AsyncClient
+) -> None:
+    """For every runner: implied and fair probability (Shin) from REST /book, the websocket
+    snapshot, racing.analytics.race.v1 and runner_analytics are the same floats (no rounding
+    anywhere: all relay the worker's doubles)."""
+    race_ids = market.open_races()[:3] + [s.race_id for s in market.snapshots[-1:]]
+    race_ids = list(dict.fromkeys(race_ids))
+    deadline = asyncio.get_running_loop().time() + 60
+    while True:
+        topic = await latest_analytics(infra.kafka_bootstrap)
+        relayed = await websocket_analytics(api_server, race_ids)
+        pool = await asyncpg.connect(infra.database_url)
+        try:
+            rows = await pool.fetch(
+                "SELECT race_id, horse_id, implied_probability, fair_shin FROM runner_analytics "
+                "WHERE race_id = ANY($1) AND NOT non_runner",
+                race_ids,
+            )
+        finally:
+            await pool.close()
+        surfaces: list[dict[str, dict[str, tuple[Any, Any]]]] = [{}, {}, {}, {}]
+        for race_id in race_ids:
+            book = await get_data(client, f"/v1/races/{race_id}/book")
+            surfaces[0][race_id] = numbers({
+                r["horse_id"]: (r["implied_probability"], r["fair_probability"])
+                for r in book["runners"] if not r["non_runner"]
+            })  # fmt: skip
+            surfaces[1][race_id] = numbers({
+                h: (r["implied_probability"], r["fair_probability"])
+                for h, r in ((relayed[race_id] or {}).get("runners") or {}).items()
+            })  # fmt: skip
+            surfaces[2][race_id] = numbers({
+                r["horse_id"]: (r["implied_probability"], r["fair_shin"])
+                for r in topic.get(race_id, {}).get("runners", ()) if not r["non_runner"]
+            })  # fmt: skip
+            surfaces[3][race_id] = numbers({
+                r["horse_id"]: (r["implied_probability"], r["fair_shin"])
+                for r in rows if r["race_id"] == race_id
+            })  # fmt: skip
+        agree = all(s == surfaces[2] for s in surfaces) and all(surfaces[2].values())
+        if agree or asyncio.get_running_loop().time() > deadline:
+            break
+        await asyncio.sleep(1)
+    rest, websocket, kafka, stored = surfaces
+    assert all(kafka.values())
+    assert rest == kafka
+    assert websocket == kafka
+    assert stored == kafka

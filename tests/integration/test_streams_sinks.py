@@ -10,6 +10,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from market.analytics import AnalyticsParams
 from schemas.base import EventSource, encode
 from schemas.odds import OddsSnapshot, RunnerPrice
 from schemas.racecards import Racecard, Runner
@@ -18,7 +19,6 @@ from schemas.topics import FETCH_STATS, ODDS_HISTORICAL, RACECARDS, RESULTS
 from streams.analytics import apply_batch
 from streams.market_board import MarketBoard
 from streams.odds import NEW_QUOTES, STORED_QUOTES
-from streams.race_analytics import AnalyticsParams
 from streams.sink import PostgresSink
 from tests.conftest import Infra
 from tests.streams_day import Record

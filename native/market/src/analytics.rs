@@ -1,7 +1,7 @@
 //! A race's market analytics.
 //!
 //! `race_analytics(race, params)` is the native port of
-//! `streams.race_analytics.race_analytics_reference`: the same `RaceAnalytics` dict from the
+//! `market.analytics.race_analytics_reference`: the same `RaceAnalytics` dict from the
 //! same `RaceMarket`, equal to the last bit (the same operations on the same doubles in the same
 //! order; the tests compare the two on random markets and on the golden day). The reference
 //! costs ~2.3 ms for a 12-runner, 20-book race, enough to cap the worker's throughput through

@@ -227,7 +227,7 @@ fn json_string(out: &mut String, text: &str) {
     out.push('"');
 }
 
-/// An aware datetime as microseconds since the Unix epoch, exactly (`streams.clock.micros`).
+/// An aware datetime as microseconds since the Unix epoch, exactly (`market.clock.micros`).
 fn micros(value: &Bound<'_, PyAny>) -> PyResult<i64> {
     let time = value.cast::<PyDateTime>()?;
     let Some(zone) = time.get_tzinfo() else {

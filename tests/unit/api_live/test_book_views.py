@@ -1,22 +1,36 @@
-from datetime import UTC, datetime
+import itertools
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import orjson
 
 from api.live.book import BookStore
 from api.live.protocol import DataField, OddsFormat
-from api.live.views import View, analytics, format_price, merge_deltas, render_delta
+from api.live.views import (
+    View,
+    analytics,
+    format_price,
+    merge_deltas,
+    relay_analytics,
+    render_delta,
+    render_snapshot,
+)
+from market.analytics import AnalyticsParams, race_analytics
+from schemas.analytics import RaceAnalytics
 from schemas.base import EventSource
 from schemas.odds import OddsSnapshot, RunnerPrice
+from tests.streams_day import read_day, replay
 
 T = datetime(2026, 11, 28, 12, tzinfo=UTC)
 ALL = frozenset(DataField)
+_ticks = itertools.count()
 
 
 def odds(bookmaker: str, **prices: str) -> OddsSnapshot:
+    """A price event one second after the previous one (each is newer than all before it)."""
     return OddsSnapshot(
-        source=EventSource.SIMULATOR, source_time=T, race_id="r1", bookmaker_id=bookmaker,
-        bookmaker=bookmaker.title(),
+        source=EventSource.SIMULATOR, source_time=T + timedelta(seconds=next(_ticks)),
+        race_id="r1", bookmaker_id=bookmaker, bookmaker=bookmaker.title(),
         prices=tuple(RunnerPrice(horse_id=h, decimal=Decimal(p)) for h, p in prices.items()),
     )  # fmt: skip
 
@@ -41,13 +55,41 @@ def test_best_price_ties_and_bookmaker_filter() -> None:
     assert book.best("h1", frozenset({"a"}))[1] == ["a"]
 
 
-def test_analytics_book_percentage_and_fair_probabilities() -> None:
+def test_a_stale_or_repeated_price_changes_nothing() -> None:
     store = BookStore()
-    store.apply_odds(odds("a", h1="2", h2="2.5"), 0, 0.0)
-    result = analytics(store.races["r1"], View(ALL, OddsFormat.DECIMAL, None))
-    assert result["book_pct"] == "90.00"
-    assert result["runners"]["h1"] == {"implied_probability": "0.5000",
-                                       "fair_probability": "0.5556"}  # fmt: skip
+    older, newer = odds("a", h1="3"), odds("a", h1="4")
+    store.apply_odds(newer, 1, 0.0)
+    book, prev = store.apply_odds(older, 2, 0.0)  # arrives late: seen, not applied
+    assert (book.seq, prev) == (2, 1)
+    assert book.quotes["h1"]["a"].decimal == Decimal("4")
+    store.apply_odds(newer, 3, 0.0)
+    assert book.quotes["h1"]["a"].decimal == Decimal("4")
+
+
+def test_analytics_are_the_workers_relayed() -> None:
+    """The websocket's analytics are the worker's numbers, not recomputed: every runner's
+    implied and fair probability equal the analytics record's, float for float."""
+    board = replay(read_day())
+    race = next(iter(board.races.values()))
+    event = RaceAnalytics.model_validate(
+        {**race_analytics(race, AnalyticsParams()), "race_id": "r1"}
+    )
+    store = BookStore()
+    store.apply_odds(odds("a", h1="3"), 0, 0.0)
+    assert analytics(store.races["r1"], View(ALL, OddsFormat.DECIMAL, None)) is None
+    book = store.apply_analytics(event, relay_analytics(event))
+    assert book is not None
+    sent = orjson.loads(render_snapshot(book, View(ALL, OddsFormat.DECIMAL, None), "x", None).json)
+    relayed = sent["analytics"]["runners"]
+    assert relayed
+    for runner in event.runners:
+        if runner.non_runner or runner.implied_probability is None:
+            continue
+        assert relayed[runner.horse_id]["implied_probability"] == runner.implied_probability
+        assert relayed[runner.horse_id]["fair_probability"] == runner.fair_shin
+    assert sent["analytics"]["book_pct"] == event.best_book_percent
+    # An older or repeated record changes nothing.
+    assert store.apply_analytics(event, relay_analytics(event)) is None
 
 
 def test_odds_formats() -> None:

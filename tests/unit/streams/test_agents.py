@@ -14,12 +14,12 @@ from aiokafka import TopicPartition
 from aiokafka.structs import ConsumerRecord
 from prometheus_client import REGISTRY
 
+from market.clock import micros
 from schemas.base import encode
 from schemas.deadletter import DeadLetter
 from schemas.odds import OddsSnapshot
 from schemas.topics import ANALYTICS_RACES, ODDS_LIVE, RACECARDS
 from streams.analytics import MarketFeeds, create_feeds
-from streams.clock import micros
 from streams.market_store import QUOTES_SQL, RACE_HEADERS_SQL
 from streams.race_pipeline import CONSUMER, Batch, Pending, RacePipeline
 from streams.settings import StreamsSettings

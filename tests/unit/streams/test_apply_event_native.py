@@ -9,10 +9,10 @@ from darkhorses_market import apply_prices
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from market.analytics import AnalyticsParams
 from streams.market_board import MarketBoard
 from streams.odds import PriceRows
 from streams.odds_decode import OddsIn, PriceIn
-from streams.race_analytics import AnalyticsParams
 from streams.race_market import Applied, RaceMarket
 from tests.unit.streams.test_price_rows_native import odds
 

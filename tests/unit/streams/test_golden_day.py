@@ -5,12 +5,15 @@ import copy
 
 import orjson
 
+from market.analytics import AnalyticsParams
 from schemas.analytics import BookmakerAnalytics, RaceAnalytics
 from schemas.topics import ODDS_LIVE
 from streams.analytics import apply_batch
 from streams.market_board import MarketBoard
-from streams.race_analytics import AnalyticsParams
+from tests.market_core import market_core
 from tests.streams_day import GOLDEN, read_day, replay, statistics
+
+__all__ = ["market_core"]  # the fixture: the golden day under both implementations
 
 
 def golden() -> dict[str, object]:
@@ -18,7 +21,7 @@ def golden() -> dict[str, object]:
     return loaded
 
 
-def test_the_day_replays_to_the_golden_statistics() -> None:
+def test_the_day_replays_to_the_golden_statistics(market_core: str) -> None:
     stats = statistics(replay(read_day()))
     assert orjson.loads(orjson.dumps(stats)) == golden()
     for race in stats["races"].values():

@@ -20,10 +20,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from market.clock import micros
 from schemas.base import EventSource, encode, utc_now
 from schemas.odds import OddsSnapshot, RunnerPrice
 from streams import odds_decode
-from streams.clock import micros
 from streams.odds_decode import InvalidOdds, OddsIn, PriceIn, Source, canonical, decode_odds
 
 T0 = datetime(2026, 3, 14, 12, 0, tzinfo=UTC)

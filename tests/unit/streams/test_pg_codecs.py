@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.clock import micros
+from market.clock import micros
 from streams.pg_codecs import (
     decode_jsonb,
     decode_numeric,

@@ -9,7 +9,7 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.clock import micros
+from market.clock import micros
 from streams.odds import PriceRows
 from streams.odds_decode import OddsIn, PriceIn
 from streams.race_market import Applied, RaceMarket

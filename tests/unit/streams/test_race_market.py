@@ -11,6 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from market.analytics import AnalyticsParams
+from market.maths import MoveThresholds
 from schemas.analytics import BookmakerAnalytics, BookmakerPart, RaceAnalytics
 from schemas.base import EventSource, encode
 from schemas.market import MarketState, MarketStatus
@@ -18,10 +20,8 @@ from schemas.odds import OddsSnapshot, RunnerPrice
 from schemas.racecards import Racecard, Runner
 from streams.bookmakers import add_up
 from streams.market_board import MarketBoard
-from streams.market_maths import MoveThresholds
 from streams.market_store import restore_races
 from streams.odds_decode import OddsIn, decode_odds
-from streams.race_analytics import AnalyticsParams
 from streams.race_market import RaceMarket
 
 T0 = datetime(2026, 3, 14, 12, 0, tzinfo=UTC)

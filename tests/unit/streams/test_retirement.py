@@ -7,10 +7,10 @@ import msgspec
 import orjson
 import pytest
 
-from streams.clock import US
+from market.analytics import AnalyticsParams
+from market.clock import US
 from streams.market_board import MarketBoard, RaceRetired
 from streams.market_store import restore_races
-from streams.race_analytics import AnalyticsParams
 from tests.streams_day import apply_record, late_events, read_day, replay, statistics
 from tests.unit.streams.test_race_market import snap, stored_quotes
 

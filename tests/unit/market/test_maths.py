@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams import market_maths as mm
+from market import maths as mm
 
 prices = st.floats(min_value=1.01, max_value=1000, allow_nan=False, allow_infinity=False)
 markets = st.lists(prices, min_size=2, max_size=40)

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.market_maths import MoveThresholds
+from market.analytics import AnalyticsParams, race_analytics, race_analytics_reference
+from market.maths import MoveThresholds
 from streams.market_store import restore_races
 from streams.odds_decode import OddsIn, PriceIn
-from streams.race_analytics import AnalyticsParams, race_analytics, race_analytics_reference
 from streams.race_market import RaceMarket
 from tests.streams_day import read_day, replay
 

@@ -2,7 +2,8 @@
 
 Vocabulary from docs/domain.md section 5. Prices are decimal odds (> 1); probabilities are floats
 in (0, 1). Nothing here knows about Kafka, Faust or PostgreSQL, so every statistic is testable
-on its own.
+on its own. The definitions every surface shares (conventions 12): the worker computes with them,
+the API relays the worker's results and calls them only where it has no result to relay.
 """
 
 import bisect
@@ -10,6 +11,23 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any, Protocol, TypeVar
+
+Version = tuple[int, str]  # (source_time in microseconds, event_id): totally ordered
+
+
+def is_newer(version: Version, current: Version | None) -> bool:
+    """The staleness rule of every copy of a book: a price replaces the one held for its runner
+    at its bookmaker only when its (source_time, event_id) is newer, so duplicates and
+    out-of-order events change nothing, in whatever order they arrive."""
+    return current is None or version > current
+
+
+class _Ordered(Protocol):
+    def __lt__(self, other: Any, /) -> bool: ...
+
+
+P = TypeVar("P", bound=_Ordered)
 
 _SOLVER_STEPS = 200
 _SOLVER_TOLERANCE = 1e-12
@@ -19,6 +37,11 @@ class FairMethod(StrEnum):
     PROPORTIONAL = "proportional"
     POWER = "power"
     SHIN = "shin"
+
+
+# The margin removal behind the single `fair_probability` REST and the websocket show (the
+# analytics carry all three methods).
+PRIMARY_FAIR = FairMethod.SHIN
 
 
 def implied_probability(decimal: float) -> float:
@@ -46,8 +69,14 @@ def median(values: Sequence[float]) -> float:
     return (ordered[middle - 1] + ordered[middle]) / 2
 
 
-def best_price(quotes: Mapping[str, float]) -> tuple[float, tuple[str, ...]]:
-    """The highest price for a runner and every book offering it (sorted), from book -> price."""
+def price_text(value: float) -> str:
+    """A computed price (a consensus) as published: 4 decimals at most, no trailing zeros."""
+    return f"{value:.4f}".rstrip("0").rstrip(".")
+
+
+def best_price(quotes: Mapping[str, P]) -> tuple[P, tuple[str, ...]]:
+    """The highest price for a runner and every book offering it (sorted), from book -> price
+    (floats in the worker, `Decimal`s in the live hub: the same order either way)."""
     if not quotes:
         raise ValueError("best price of no quotes")
     top = max(quotes.values())
@@ -69,6 +98,19 @@ def fair_probabilities(implied: Sequence[float], method: FairMethod) -> list[flo
             return _power(implied)
         case FairMethod.SHIN:
             return _shin(implied)
+
+
+def fair_by_runner(consensus: Mapping[str, float]) -> dict[FairMethod, dict[str, float]]:
+    """Every runner's fair probability by each method, from its consensus price (the runners
+    still running, in the order given: the solvers' sums run in that order)."""
+    if not consensus:
+        return {method: {} for method in FairMethod}
+    horses = list(consensus)
+    implied = [1 / consensus[h] for h in horses]
+    return {
+        method: dict(zip(horses, fair_probabilities(implied, method), strict=True))
+        for method in FairMethod
+    }
 
 
 def _proportional(implied: Sequence[float]) -> list[float]:

@@ -4,22 +4,81 @@ Output is plain JSON-ready dicts shaped exactly like `schemas.analytics.RaceAnal
 validate them against the model); building thousands of pydantic models per second would cost
 more than the maths. Event time throughout: "now" is the race's newest applied source_time.
 
-`race_analytics_reference` defines the statistics, in Python on `streams.market_maths`. The
-worker runs `race_analytics`, its port to Rust (native/market): ~2.3 ms a 12-runner, 20-book
-race in Python capped the worker's throughput through its read-out share. The port performs the
-same float operations in the same order, so the two agree to the last bit: the tests compare
-them on random markets and on the golden day.
+`race_analytics_reference` defines the statistics, in Python on `market.maths`.
+`race_analytics` runs its port to Rust (native/market) when the extension is installed: ~2.3 ms
+a 12-runner, 20-book race in Python capped the worker's throughput through its read-out share.
+The port performs the same float operations in the same order, so the two agree to the last bit:
+the tests compare them on random markets and on the golden day. Without the extension (or with
+`DARKHORSES_MARKET_NATIVE=0`) `race_analytics` is the reference itself (`market.native`).
+
+The race is read through `MarketRace` (what the worker's `streams.race_market.RaceMarket` holds),
+so this package imports neither streams/ nor api/.
 """
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
-import darkhorses_market
+from market import maths as mm
+from market.clock import US, instant
+from market.native import native
 
-from streams import market_maths as mm
-from streams.clock import US, instant
-from streams.race_market import Quote, RaceMarket
+
+class Quote(Protocol):
+    """One runner at one bookmaker (`darkhorses_market.Quote`)."""
+
+    view: dict[str, Any] | None
+
+    @property
+    def text(self) -> str | None: ...
+    @property
+    def price(self) -> float | None: ...
+    @property
+    def fractional(self) -> str | None: ...
+    @property
+    def ew_places(self) -> int | None: ...
+    @property
+    def ew_denom(self) -> int | None: ...
+    @property
+    def opening(self) -> str | None: ...
+    @property
+    def high(self) -> str | None: ...
+    @property
+    def low(self) -> str | None: ...
+    @property
+    def changes(self) -> int: ...
+    @property
+    def last_change(self) -> int: ...
+    @property
+    def history(self) -> list[tuple[int, float]]: ...
+
+
+class MarketRace(Protocol):
+    """One race's whole market, as the analytics read it."""
+
+    @property
+    def race_id(self) -> str: ...
+    @property
+    def quotes(self) -> Mapping[str, Mapping[str, Quote]]: ...  # book -> horse -> quote
+    @property
+    def book_updates(self) -> Mapping[str, int]: ...
+    @property
+    def updates(self) -> Sequence[int]: ...
+    @property
+    def revision(self) -> int: ...
+    @property
+    def latest(self) -> int: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def off_dt(self) -> int | None: ...
+    @property
+    def runners(self) -> Sequence[str]: ...
+    @property
+    def non_runners(self) -> set[str]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +101,7 @@ class AnalyticsParams:
 def _price(value: float | None) -> str | None:
     if value is None:
         return None
-    return f"{value:.4f}".rstrip("0").rstrip(".")
+    return mm.price_text(value)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -50,7 +109,7 @@ def _iso(us: int) -> str:
     return instant(us).isoformat()
 
 
-def active_runners(race: RaceMarket) -> list[str]:
+def active_runners(race: MarketRace) -> list[str]:
     """Declared runners that still run; without a card, every runner any book has priced."""
     if race.runners:
         declared = race.runners
@@ -74,12 +133,17 @@ def _quote_view(book: str, quote: Quote) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def race_analytics(race: RaceMarket, params: AnalyticsParams) -> dict[str, Any]:
-    """The race's analytics event payload (a `RaceAnalytics` as a dict), natively."""
-    return darkhorses_market.race_analytics(race, params)
+def race_analytics(race: MarketRace, params: AnalyticsParams) -> dict[str, Any]:
+    """The race's analytics event payload (a `RaceAnalytics` as a dict): natively when the
+    extension is installed, else `race_analytics_reference`."""
+    extension = native()
+    if extension is None:
+        return race_analytics_reference(race, params)
+    result: dict[str, Any] = extension.race_analytics(race, params)
+    return result
 
 
-def race_analytics_reference(race: RaceMarket, params: AnalyticsParams) -> dict[str, Any]:
+def race_analytics_reference(race: MarketRace, params: AnalyticsParams) -> dict[str, Any]:
     """`race_analytics` in Python: the definition the native port follows."""
     now = race.latest
     active = active_runners(race)
@@ -172,14 +236,7 @@ def race_analytics_reference(race: RaceMarket, params: AnalyticsParams) -> dict[
 
 
 def _add_fair_probabilities(runners: list[dict[str, Any]], consensus: dict[str, float]) -> None:
-    if not consensus:
-        return
-    horses = list(consensus)
-    implied = [1 / consensus[h] for h in horses]
-    fair = {
-        method: dict(zip(horses, mm.fair_probabilities(implied, method), strict=True))
-        for method in mm.FairMethod
-    }
+    fair = mm.fair_by_runner(consensus)
     for runner in runners:
         horse = runner["horse_id"]
         if horse in consensus:
@@ -187,7 +244,7 @@ def _add_fair_probabilities(runners: list[dict[str, Any]], consensus: dict[str, 
                 runner[f"fair_{method.value}"] = fair[method][horse]
 
 
-def _stalest(race: RaceMarket) -> dict[str, Any]:
+def _stalest(race: MarketRace) -> dict[str, Any]:
     if not race.book_updates:
         return {"stalest_bookmaker_id": None, "stalest_age_s": None}
     book = min(race.book_updates, key=lambda b: (race.book_updates[b], b))
@@ -197,7 +254,7 @@ def _stalest(race: RaceMarket) -> dict[str, Any]:
     }
 
 
-def _book_percents(race: RaceMarket, active: list[str]) -> list[dict[str, Any]]:
+def _book_percents(race: MarketRace, active: list[str]) -> list[dict[str, Any]]:
     books = []
     for book in sorted(race.quotes):
         horses = race.quotes[book]
