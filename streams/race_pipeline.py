@@ -197,12 +197,16 @@ class RacePipeline:
         """Off the write path: the batch's analytics reach Kafka, and its offsets are mirrored
         to the Kafka group (for lag monitoring; PostgreSQL holds the truth)."""
         await asyncio.gather(*pending.sent)
-        newer = {tp: o for tp, o in pending.offsets.items() if o > self.mirrored.get(tp, -1)}
+        await self.mirror(pending.offsets)
+
+    async def mirror(self, offsets: dict[TopicPartition, int]) -> None:
+        """Commit stored offsets to the Kafka group, never moving one back."""
+        newer = {tp: o for tp, o in offsets.items() if o > self.mirrored.get(tp, -1)}
         if self.consumer is not None and newer:
             self.mirrored.update(newer)
-            offsets = {tp: OffsetAndMetadata(o, "") for tp, o in newer.items()}
+            commits = {tp: OffsetAndMetadata(o, "") for tp, o in newer.items()}
             try:
-                await self.consumer.commit(offsets)
+                await self.consumer.commit(commits)
             except KafkaError as error:  # a rebalance: the next batch's commit catches up
                 log.info("race offsets not mirrored to Kafka: %s", error)
 
@@ -314,7 +318,9 @@ class RacePipeline:
             await self.sink.write(
                 [(STREAM_OFFSETS, offset_rows(self.consumer_name, record.topic, past))]
             )
-            self.positions[TopicPartition(record.topic, record.partition)] = record.offset + 1
+            tp = TopicPartition(record.topic, record.partition)
+            self.positions[tp] = record.offset + 1
+            self.after(self.mirror({tp: record.offset + 1}))
 
     # -- partitions -------------------------------------------------------------------------
 
