@@ -1,5 +1,6 @@
 """The simulated racing day: determinism, market realism, and the race lifecycle."""
 
+import asyncio
 import hashlib
 import itertools
 import math
@@ -17,7 +18,7 @@ import pytest
 from producers.bookmaking import each_way_terms
 from producers.ladder import EXCHANGE, LADDER, nearest_price
 from producers.settings import SimulatorSettings
-from producers.simulate import simulated_day
+from producers.simulate import Pacer, publish_day, simulated_day, simulator_for
 from producers.simulator import MarketSimulator, SimEvent
 from schemas import decode, encode
 from schemas.market import MarketState, MarketStatus
@@ -370,3 +371,55 @@ def test_runs_from_different_starts_share_no_race_or_horse_id() -> None:
     # The same seed and start: the same ids, so a fixed --start still reproduces a day.
     assert ids(monday) == (first_races, first_horses)
     assert all(race.startswith("rac_sim20261130_") for race in first_races)
+
+
+class FakeWall:
+    """A wall clock that moves only when the simulator sleeps or works (publishing costs time)."""
+
+    def __init__(self, cost_per_event_s: float) -> None:
+        self.now = 1000.0
+        self.cost = cost_per_event_s
+        self.published = 0
+
+    def clock(self) -> float:
+        return self.now
+
+    async def wait(self, stop: asyncio.Event, seconds: float) -> None:
+        self.now += seconds
+
+    async def publish(self, topic: object, event: SimEvent) -> None:
+        self.published += 1
+        self.now += self.cost
+
+    async def flush(self) -> None:
+        self.now += 0.005
+
+
+def test_ten_simulated_minutes_keep_within_a_second_of_the_wall_clock() -> None:
+    """Ticks fall on absolute deadlines: a tick's work does not push the next one later."""
+    settings = SimulatorSettings(seed=3, start=START, tick_s=1.0, compression=1.0, max_ticks=600)
+    simulator = simulator_for(settings)
+    wall = FakeWall(cost_per_event_s=0.0004)  # each tick's publishing takes wall time
+    pacer = Pacer(settings.tick_s, wall.clock)
+    asyncio.run(publish_day(simulator, settings, wall, pacer, asyncio.Event(), wait=wall.wait))
+    simulated = (simulator.clock - START).total_seconds()
+    real = wall.now - pacer.started
+    assert simulated == 600
+    assert abs(real - simulated) <= 1.0, (real, simulated)
+    # The work was real: sleeping a whole tick after each tick's work would have lost it all.
+    work = wall.published * wall.cost + 601 * 0.005
+    assert work > 5
+
+
+def test_a_slow_tick_is_caught_up_at_once() -> None:
+    wall = FakeWall(0)
+    pacer = Pacer(1.0, wall.clock)
+    assert pacer.wait_s() == 1.0
+    wall.now += 1.0
+    pacer.ticked()
+    wall.now += 2.5  # the second tick's work overran by a second and a half
+    assert pacer.wait_s() == 0.0
+    pacer.ticked()
+    assert pacer.wait_s() == 0.0  # the third was due at 3 s: still late, no sleep
+    pacer.ticked()
+    assert pacer.wait_s() == pytest.approx(0.5)
