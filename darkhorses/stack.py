@@ -17,9 +17,11 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from types import FrameType
+from typing import IO
 
 from darkhorses.infra.kafka import KafkaBroker, ensure_topics, wait_until_ready
 from darkhorses.infra.postgres import PostgresServer
@@ -73,15 +75,19 @@ def run_stack(compression: float = 1.0, workers: int = 1, api_processes: int = 1
         asyncio.run(_prepare(settings, api_env["DARKHORSES_API_DATABASE_URL"]))
         # The scheduler runs the maintenance jobs (retention, statistics) beside the simulator.
         env.setdefault("DARKHORSES_SCHEDULE_JOBS", "maintenance")
-        children.append(subprocess.Popen(_runtime("api"), env=api_env))
+        children.append(_start("api", _runtime("api"), api_env))
+        metrics_base = int(env.get("DARKHORSES_STREAMS_METRICS_PORT", STREAMS_METRICS_PORT))
         for worker in range(workers):
-            # Static membership, one id per worker: a restarted one takes its partitions back.
-            worker_env = {"DARKHORSES_STREAMS_INSTANCE_ID": f"local-streams-{worker}", **env}
-            children.append(subprocess.Popen(_runtime("streams"), env=worker_env))
-        for args in (("produce", "simulate"), ("schedule",)):
-            children.append(subprocess.Popen(_runtime(*args), env=env))
+            worker_env = streams_env(env, worker, metrics_base)
+            children.append(_start(f"streams-{worker}", _runtime("streams"), worker_env))
+        children.append(_start("simulate", _runtime("produce", "simulate"), env))
+        children.append(_start("schedule", _runtime("schedule"), env))
         api = ApiAddress(env)
         log.info("DarkHorses is up: API and dashboard on %s (Ctrl-C stops everything)", api.url)
+        log.info(
+            "streams metrics on http://127.0.0.1:%d/metrics%s", metrics_base,
+            f" (to :{metrics_base + workers - 1})" if workers > 1 else "",
+        )  # fmt: skip
         while not stopping:
             for child in children:
                 if child.poll() is not None:
@@ -97,6 +103,43 @@ def run_stack(compression: float = 1.0, workers: int = 1, api_processes: int = 1
         if database is not None:
             database.stop()
         log.info("DarkHorses stopped")
+
+
+STREAMS_METRICS_PORT = 9100  # the first worker's; the next ones count up from it
+
+
+def streams_env(env: dict[str, str], worker: int, metrics_base: int) -> dict[str, str]:
+    """Worker `worker`'s environment: its own static member id (a restarted worker takes its
+    partitions back) and its own Prometheus port, `metrics_base + worker`."""
+    return {
+        "DARKHORSES_STREAMS_INSTANCE_ID": f"local-streams-{worker}",
+        **env,
+        "DARKHORSES_STREAMS_METRICS_PORT": str(metrics_base + worker),
+    }
+
+
+_output = threading.Lock()
+
+
+def _start(name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """Start a child whose output lines (stdout and stderr) are ours, each prefixed "[name] "."""
+    child = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    thread = threading.Thread(
+        target=relay, args=(child.stdout, sys.stdout.buffer, f"[{name}] ".encode()), daemon=True
+    )
+    thread.start()
+    return child
+
+
+def relay(source: IO[bytes] | None, sink: IO[bytes], prefix: bytes) -> None:
+    """Copy `source` to `sink` line by line, each line prefixed, until end of file."""
+    if source is None:
+        return
+    for line in iter(source.readline, b""):
+        with _output:
+            sink.write(prefix + (line if line.endswith(b"\n") else line + b"\n"))
+            sink.flush()
+    source.close()
 
 
 class ApiAddress:

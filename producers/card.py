@@ -15,16 +15,62 @@ from schemas.base import EventSource
 from schemas.market import MarketStatus
 from schemas.racecards import Racecard, Runner
 
-# (id, name, region, surface); flat-only all-weather tracks race on the flat all year.
+FLAT_TURF_SEASON = frozenset(range(4, 11))  # April to October: no flat turf in December
+MIXED_FLAT_MONTHS = frozenset(range(4, 10))  # dual-purpose courses race jumps from October
+WINTER = frozenset((10, 11, 12, 1, 2, 3, 4))
+SUMMER = frozenset(range(4, 11))
+ALL_YEAR = frozenset(range(1, 13))
+
+
+@dataclass(frozen=True)
+class Course:
+    """A real GB or Irish course: what it races ("flat", "jumps" or "mixed": flat in the
+    summer, jumps in the winter) and in which months it has meetings."""
+
+    id: str
+    name: str
+    region: str
+    surface: str
+    code: str
+    months: frozenset[int] = ALL_YEAR
+
+    def races(self, month: int) -> str | None:
+        """ "Flat" or "Jumps" in `month`, or None when the course has no meetings then."""
+        if month not in self.months:
+            return None
+        if self.code == "mixed":
+            return "Flat" if month in MIXED_FLAT_MONTHS else "Jumps"
+        return "Flat" if self.code == "flat" else "Jumps"
+
+
 COURSES = (
-    ("crs_52", "Kempton (AW)", "GB", "AW"), ("crs_26", "Cheltenham", "GB", "Turf"),
-    ("crs_1", "Ascot", "GB", "Turf"), ("crs_70", "Newmarket", "GB", "Turf"),
-    ("crs_45", "Haydock", "GB", "Turf"), ("crs_30", "Doncaster", "GB", "Turf"),
-    ("crs_180", "Leopardstown", "IRE", "Turf"), ("crs_62", "Lingfield (AW)", "GB", "AW"),
-    ("crs_196", "Punchestown", "IRE", "Turf"), ("crs_101", "Wolverhampton (AW)", "GB", "AW"),
-    ("crs_84", "Sandown", "GB", "Turf"), ("crs_36", "Exeter", "GB", "Turf"),
-    ("crs_193", "Fairyhouse", "IRE", "Turf"), ("crs_90", "Southwell (AW)", "GB", "AW"),
-)  # fmt: skip
+    Course("crs_52", "Kempton (AW)", "GB", "AW", "flat"),
+    Course("crs_26", "Cheltenham", "GB", "Turf", "jumps", WINTER),
+    Course("crs_1", "Ascot", "GB", "Turf", "mixed"),
+    Course("crs_70", "Newmarket", "GB", "Turf", "flat", FLAT_TURF_SEASON),
+    Course("crs_45", "Haydock", "GB", "Turf", "mixed"),
+    Course("crs_30", "Doncaster", "GB", "Turf", "mixed"),
+    Course("crs_180", "Leopardstown", "IRE", "Turf", "mixed"),
+    Course("crs_62", "Lingfield (AW)", "GB", "AW", "flat"),
+    Course("crs_196", "Punchestown", "IRE", "Turf", "jumps", WINTER | {5}),
+    Course("crs_101", "Wolverhampton (AW)", "GB", "AW", "flat"),
+    Course("crs_84", "Sandown", "GB", "Turf", "mixed"),
+    Course("crs_36", "Exeter", "GB", "Turf", "jumps", WINTER | {5}),
+    Course("crs_193", "Fairyhouse", "IRE", "Turf", "jumps", WINTER),
+    Course("crs_90", "Southwell (AW)", "GB", "AW", "flat"),
+    Course("crs_107", "York", "GB", "Turf", "flat", frozenset(range(5, 11))),
+    Course("crs_178", "Curragh", "IRE", "Turf", "flat", FLAT_TURF_SEASON - {10} | {3}),
+    Course("crs_176", "Dundalk (AW)", "IRE", "AW", "flat"),
+    Course("crs_67", "Newton Abbot", "GB", "Turf", "jumps", SUMMER),
+    Course("crs_64", "Market Rasen", "GB", "Turf", "jumps"),
+)
+
+
+def courses_racing(month: int) -> tuple[Course, ...]:
+    """The courses with meetings in `month`, in table order."""
+    return tuple(course for course in COURSES if course.races(month) is not None)
+
+
 FLAT_KINDS = ("Handicap", "Maiden Stakes", "Novice Stakes", "Listed Stakes", "Nursery Handicap")
 JUMP_KINDS = ("Novices' Hurdle", "Handicap Hurdle", "Handicap Chase", "Beginners' Chase")
 GOINGS = ("Good", "Good To Soft", "Soft", "Heavy", "Good To Firm")
@@ -33,8 +79,48 @@ _SYLLABLES = (
     "vel", "zan", "cor", "bri", "sha", "mon", "del",
 )  # fmt: skip
 _SUFFIXES = ("", "", "", " Star", " Lad", " Rose", " King", " Queen", " Flyer", " Dancer")
-JOCKEYS = tuple(f"jky_sim{n:03d}" for n in range(60))
-TRAINERS = tuple(f"trn_sim{n:03d}" for n in range(40))
+_FIRST = (
+    "Tom", "Oisin", "Hollie", "Rossa", "Saffie", "Callum", "Jamie", "Ryan", "Rachael", "Harry",
+    "Danny", "Kieren", "Billy", "Aidan", "Paddy", "Bryony", "Sean", "Cieren", "Jack", "Hayley",
+)  # fmt: skip
+_LAST = (
+    "Ashby", "Brennan", "Carrow", "Doyle", "Ellery", "Fallon", "Garvey", "Hanlon", "Ives",
+    "Kinane", "Lusk", "Madden", "Nolan", "Oakes", "Prendergast", "Quirke", "Rowe", "Scully",
+    "Tierney", "Upton", "Varley", "Walsh", "Yeats", "Cosgrave", "Mullane",
+)  # fmt: skip
+_OWNER_WORDS = (
+    "Hollybank", "Blackwater", "Kingsclere", "Moyglare", "Ashgrove", "Hambleton", "Corrib",
+    "Shanakiel", "Tinnakill", "Fernhill", "Lambourn", "Middleham", "Danebury", "Ballyhane",
+)  # fmt: skip
+
+
+def _people(prefix: str, count: int, offset: int, first: int = 0) -> tuple[tuple[str, str], ...]:
+    """`count` (id, name) pairs of invented people, every name distinct."""
+    names = [
+        f"{_FIRST[(n + offset) % len(_FIRST)]} {_LAST[(n * 7 + offset) % len(_LAST)]}"
+        for n in range(count)
+    ]
+    return tuple((f"{prefix}{first + n:03d}", name) for n, name in enumerate(names))
+
+
+def _owners(count: int) -> tuple[tuple[str, str], ...]:
+    styles = ("{w} Racing", "Mr & Mrs {f} {l}", "The {w} Partnership", "{f} {l}", "{w} Stud")
+    names = []
+    for n in range(count):
+        word, first = _OWNER_WORDS[n % len(_OWNER_WORDS)], _FIRST[(n * 3) % len(_FIRST)]
+        last = _LAST[(n * 11) % len(_LAST)]
+        names.append(styles[n % len(styles)].format(w=word, f=first, l=last))
+    return tuple((f"own_sim{n:03d}", name) for n, name in enumerate(names))
+
+
+# Riders are flat or jumps jockeys (weights differ); trainers and owners have runners in both.
+FLAT_JOCKEYS = _people("jky_sim", 40, 0)
+JUMP_JOCKEYS = _people("jky_sim", 30, 9, first=40)
+JOCKEYS = dict(FLAT_JOCKEYS + JUMP_JOCKEYS)
+TRAINERS = dict(_people("trn_sim", 40, 4))
+OWNERS = dict(_owners(70))
+_TRAINER_IDS = tuple(TRAINERS)
+_OWNER_IDS = tuple(OWNERS)
 
 
 @dataclass
@@ -47,6 +133,7 @@ class SimRunner:
     weight_lbs: int
     jockey_id: str
     trainer_id: str
+    owner_id: str
     strength: float  # log-odds of the latent win probability
     non_runner: bool = False
 
@@ -117,14 +204,15 @@ class Meeting:
     races_left: int
 
 
-def open_meeting(rng: random.Random, course_index: int, first_off: float) -> Meeting:
-    course_id, course, region, surface = COURSES[course_index % len(COURSES)]
+def open_meeting(rng: random.Random, course: Course, first_off: float) -> Meeting:
+    """A meeting at `course`, racing its code for the month of `first_off`."""
+    month = datetime.fromtimestamp(first_off, UTC).month
     return Meeting(
-        course_id=course_id,
-        course=course,
-        region=region,
-        surface=surface,
-        jumps=surface == "Turf" and rng.random() < 0.5,
+        course_id=course.id,
+        course=course.name,
+        region=course.region,
+        surface=course.surface,
+        jumps=course.races(month) == "Jumps",
         next_off=first_off,
         races_left=rng.randint(6, 8),
     )
@@ -148,8 +236,9 @@ def make_race(rng: random.Random, index: int, meeting: Meeting, run_tag: str = "
             draw=None if meeting.jumps else n,
             age=rng.randint(4, 9) if meeting.jumps else rng.randint(2, 6),
             weight_lbs=rng.randint(140, 168) if meeting.jumps else rng.randint(112, 140),
-            jockey_id=rng.choice(JOCKEYS),
-            trainer_id=rng.choice(TRAINERS),
+            jockey_id=rng.choice(JUMP_JOCKEYS if meeting.jumps else FLAT_JOCKEYS)[0],
+            trainer_id=rng.choice(_TRAINER_IDS),
+            owner_id=rng.choice(_OWNER_IDS),
             strength=rng.gauss(0, 0.9),
         )
         for n in range(1, size + 1)
@@ -209,7 +298,11 @@ def racecard(race: SimRace, *, event_id: str, at: datetime) -> Racecard:
                 age=r.age,
                 weight_lbs=r.weight_lbs,
                 jockey_id=r.jockey_id,
+                jockey=JOCKEYS[r.jockey_id],
                 trainer_id=r.trainer_id,
+                trainer=TRAINERS[r.trainer_id],
+                owner_id=r.owner_id,
+                owner=OWNERS[r.owner_id],
                 non_runner=r.non_runner,
             )
             for r in race.runners

@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from producers.bookmaking import SimBook, price_book
-from producers.card import SimRace, SimRunner
+from producers.card import JOCKEYS, TRAINERS, SimRace, SimRunner
 from producers.ladder import FRACTIONAL
 from schemas.base import EventSource
 from schemas.bookmakers import Bookmaker, BookmakerType
@@ -105,5 +105,8 @@ def _runner_result(
         beaten_lengths=behind,
         weight_lbs=runner.weight_lbs,
         jockey_id=runner.jockey_id,
+        jockey=JOCKEYS[runner.jockey_id],
         trainer_id=runner.trainer_id,
+        trainer=TRAINERS[runner.trainer_id],
+        owner_id=runner.owner_id,
     )

@@ -21,7 +21,17 @@ from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 
 from producers.bookmaking import SimBook, book_terms, choose_books, price_book
-from producers.card import COURSES, Meeting, SimRace, make_race, open_meeting, racecard
+from producers.card import (
+    FLAT_JOCKEYS,
+    GOINGS,
+    JUMP_JOCKEYS,
+    Meeting,
+    SimRace,
+    courses_racing,
+    make_race,
+    open_meeting,
+    racecard,
+)
 from producers.race_result import run_race
 from schemas.base import EventSource
 from schemas.market import MarketState, MarketStatus
@@ -37,6 +47,8 @@ VOLATILITY = 0.004  # log-odds per sqrt(second) of a runner's latent strength
 SHOCK_EVERY_S = 1500.0  # mean time between sharp moves (a steamer or drifter) in a race
 SUSPENSION_CHANCE = 0.2  # per race, a suspension before the off
 NON_RUNNER_CHANCE = 0.3  # per race, a late non-runner (fields above 5 only)
+LATE_S = 900.0  # within a quarter of an hour of the off: a late non-runner, trouble at the start
+PHOTO_LENGTHS = 0.1  # a nose or a short head: the judge calls for the photograph
 
 
 class Action(IntEnum):
@@ -100,8 +112,9 @@ class MarketSimulator:
         self._races_made = 0
         first = math.ceil((self.now + first_off_in.total_seconds()) / 300) * 300
         spacing = 35 * 60 / meetings
+        season = courses_racing(_at(first).month)
         self.meetings = [
-            open_meeting(self.rng, i, first + round(i * spacing / 300) * 300)
+            open_meeting(self.rng, season[i % len(season)], first + round(i * spacing / 300) * 300)
             for i in range(meetings)
         ]
         self._courses_opened = meetings
@@ -147,12 +160,14 @@ class MarketSimulator:
 
     def _next_meeting(self, finished: Meeting) -> Meeting:
         racing = {m.course_id for m in self.meetings}
-        while COURSES[self._courses_opened % len(COURSES)][0] in racing:
-            self._courses_opened += 1
         first = math.ceil((finished.next_off + self.rng.uniform(0, 1800)) / 300) * 300
-        meeting = open_meeting(self.rng, self._courses_opened, first)
-        self._courses_opened += 1
-        return meeting
+        season = courses_racing(_at(first).month)  # the courses with meetings that month
+        for _ in range(len(season)):  # the next course in turn not racing already
+            course = season[self._courses_opened % len(season)]
+            self._courses_opened += 1
+            if course.id not in racing:
+                break
+        return open_meeting(self.rng, course, first)
 
     def _schedule(self, when: float, action: Action, race: SimRace, book: int = -1) -> None:
         entry = (round(when, 3), next(self._sequence), action, race.race_id, book)
@@ -202,7 +217,7 @@ class MarketSimulator:
             case Action.REPRICE if before_off:
                 yield from self._reprice_in_turn(race, book)
             case Action.SUSPEND if race.status is MarketStatus.OPEN:
-                yield self._state(race, MarketStatus.SUSPENDED, "stewards' inquiry into a gamble")
+                yield from self._suspend(race)
                 self._schedule(self.now + self.rng.uniform(30, 150), Action.REOPEN, race)
             case Action.NON_RUNNER if race.status is MarketStatus.OPEN and len(race.live) > 5:
                 yield from self._non_runner(race)
@@ -217,7 +232,10 @@ class MarketSimulator:
             case Action.RESULT if race.status is MarketStatus.OFF:
                 result = run_race(self.rng, race, event_id=self.ids.next(), at=self.clock)
                 yield result
-                yield self._state(race, MarketStatus.RESULT, None)
+                second = next((r for r in result.runners if r.position == "2"), None)
+                photo = second is not None and (second.beaten_lengths or 0) <= PHOTO_LENGTHS
+                reason = "photo finish; weighed in" if photo else "weighed in"
+                yield self._state(race, MarketStatus.RESULT, reason)
                 del self.card[race.race_id]
 
     def _evolve(self, race: SimRace) -> None:
@@ -289,13 +307,41 @@ class MarketSimulator:
             prices=tuple(prices),
         )
 
+    def _suspend(self, race: SimRace) -> Iterator[SimEvent]:
+        """A pause before the off, for a reason that fits the moment: a change of jockey or of
+        going (the card republished), or, at the start, a loose horse or a vet's check."""
+        runner = self.rng.choice(race.live)
+        reasons = ["jockey change"] + ["going change"] * (race.surface != "AW")
+        if race.off_at - self.now < LATE_S:
+            reasons += ["loose horse", "vet's check"]
+        match self.rng.choice(reasons):
+            case "jockey change":
+                riders = JUMP_JOCKEYS if race.race_type != "Flat" else FLAT_JOCKEYS
+                others = [jockey for jockey in riders if jockey[0] != runner.jockey_id]
+                runner.jockey_id, name = self.rng.choice(others)
+                yield self._state(
+                    race, MarketStatus.SUSPENDED, f"jockey change: {name} rides {runner.horse}"
+                )
+                yield racecard(race, event_id=self.ids.next(), at=self.clock)
+            case "going change":
+                race.going = self.rng.choice([g for g in GOINGS if g != race.going])
+                yield self._state(race, MarketStatus.SUSPENDED, f"going changed to {race.going}")
+                yield racecard(race, event_id=self.ids.next(), at=self.clock)
+            case "loose horse":
+                yield self._state(
+                    race, MarketStatus.SUSPENDED, f"{runner.horse} loose at the start"
+                )
+            case _:
+                yield self._state(race, MarketStatus.SUSPENDED, f"vet's check: {runner.horse}")
+
     def _non_runner(self, race: SimRace) -> Iterator[SimEvent]:
         """A withdrawal: suspend, republish the card, and re-form the market after a pause."""
         runner = self.rng.choice(race.live)
         runner.non_runner = True
         race.quoted = {k: v for k, v in race.quoted.items() if k[1] != runner.horse_id}
         race.history.append((self.now, race.probabilities()))
-        yield self._state(race, MarketStatus.SUSPENDED, f"non-runner: {runner.horse}")
+        late = "late " if race.off_at - self.now < LATE_S else ""
+        yield self._state(race, MarketStatus.SUSPENDED, f"{late}non-runner: {runner.horse}")
         yield racecard(race, event_id=self.ids.next(), at=self.clock)
         self._schedule(self.now + self.rng.uniform(60, 180), Action.REOPEN, race)
 

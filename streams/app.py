@@ -1,5 +1,7 @@
 """The Faust application, built from settings (no module-level app, no import-time I/O)."""
 
+import logging
+
 import faust
 from prometheus_client import start_http_server
 
@@ -14,6 +16,8 @@ from streams import (
 from streams.analytics import Send
 from streams.settings import StreamsSettings
 from streams.sink import SinkFactory, postgres_sinks
+
+log = logging.getLogger(__name__)
 
 
 def create_app(
@@ -60,6 +64,9 @@ def create_app(
 
         @app.task
         async def serve_metrics() -> None:
-            start_http_server(port)
+            try:
+                start_http_server(port)
+            except OSError as error:  # a port in use costs the metrics, not the worker
+                log.warning("streams metrics not served on port %d: %s", port, error)
 
     return app

@@ -1,5 +1,6 @@
 """The simulated racing day: determinism, market realism, and the race lifecycle."""
 
+import asyncio
 import hashlib
 import itertools
 import math
@@ -15,9 +16,10 @@ from pathlib import Path
 import pytest
 
 from producers.bookmaking import each_way_terms
+from producers.card import COURSES, JOCKEYS, OWNERS, TRAINERS
 from producers.ladder import EXCHANGE, LADDER, nearest_price
 from producers.settings import SimulatorSettings
-from producers.simulate import simulated_day
+from producers.simulate import Pacer, publish_day, simulated_day, simulator_for
 from producers.simulator import MarketSimulator, SimEvent
 from schemas import decode, encode
 from schemas.market import MarketState, MarketStatus
@@ -234,8 +236,8 @@ def test_suspensions_and_non_runners_happen_and_markets_reform() -> None:
     events = list(simulate(2, hours=8, races=8, bookmakers=4))
     states = [e for e in events if isinstance(e, MarketState)]
     suspended = [e for e in states if e.status is MarketStatus.SUSPENDED]
-    assert any(e.reason and e.reason.startswith("non-runner") for e in suspended)
-    assert any(e.reason and not e.reason.startswith("non-runner") for e in suspended)
+    assert any(e.reason and "non-runner: " in e.reason for e in suspended)
+    assert any(e.reason and "non-runner" not in e.reason for e in suspended)
     reopened = {e.race_id for e in states if e.status is MarketStatus.OPEN}
     assert reopened
     cards = [e for e in events if isinstance(e, Racecard)]
@@ -370,3 +372,136 @@ def test_runs_from_different_starts_share_no_race_or_horse_id() -> None:
     # The same seed and start: the same ids, so a fixed --start still reproduces a day.
     assert ids(monday) == (first_races, first_horses)
     assert all(race.startswith("rac_sim20261130_") for race in first_races)
+
+
+class FakeWall:
+    """A wall clock that moves only when the simulator sleeps or works (publishing costs time)."""
+
+    def __init__(self, cost_per_event_s: float) -> None:
+        self.now = 1000.0
+        self.cost = cost_per_event_s
+        self.published = 0
+
+    def clock(self) -> float:
+        return self.now
+
+    async def wait(self, stop: asyncio.Event, seconds: float) -> None:
+        self.now += seconds
+
+    async def publish(self, topic: object, event: SimEvent) -> None:
+        self.published += 1
+        self.now += self.cost
+
+    async def flush(self) -> None:
+        self.now += 0.005
+
+
+def test_ten_simulated_minutes_keep_within_a_second_of_the_wall_clock() -> None:
+    """Ticks fall on absolute deadlines: a tick's work does not push the next one later."""
+    settings = SimulatorSettings(seed=3, start=START, tick_s=1.0, compression=1.0, max_ticks=600)
+    simulator = simulator_for(settings)
+    wall = FakeWall(cost_per_event_s=0.0004)  # each tick's publishing takes wall time
+    pacer = Pacer(settings.tick_s, wall.clock)
+    asyncio.run(publish_day(simulator, settings, wall, pacer, asyncio.Event(), wait=wall.wait))
+    simulated = (simulator.clock - START).total_seconds()
+    real = wall.now - pacer.started
+    assert simulated == 600
+    assert abs(real - simulated) <= 1.0, (real, simulated)
+    # The work was real: sleeping a whole tick after each tick's work would have lost it all.
+    work = wall.published * wall.cost + 601 * 0.005
+    assert work > 5
+
+
+def test_a_slow_tick_is_caught_up_at_once() -> None:
+    wall = FakeWall(0)
+    pacer = Pacer(1.0, wall.clock)
+    assert pacer.wait_s() == 1.0
+    wall.now += 1.0
+    pacer.ticked()
+    wall.now += 2.5  # the second tick's work overran by a second and a half
+    assert pacer.wait_s() == 0.0
+    pacer.ticked()
+    assert pacer.wait_s() == 0.0  # the third was due at 3 s: still late, no sleep
+    pacer.ticked()
+    assert pacer.wait_s() == pytest.approx(0.5)
+
+
+def test_every_runner_has_a_named_jockey_trainer_and_owner() -> None:
+    """The Masters routes (/v1/jockeys, /v1/trainers, /v1/owners) are filled from the cards."""
+    for table in (JOCKEYS, TRAINERS, OWNERS):
+        assert len(set(table.values())) == len(table)  # one name per id
+    cards = [e for e in simulate(11, hours=3, races=6, bookmakers=3) if isinstance(e, Racecard)]
+    runners = [r for card in cards for r in card.runners]
+    assert len(runners) > 200
+    for runner in runners:
+        assert runner.jockey_id is not None
+        assert runner.trainer_id is not None
+        assert runner.owner_id is not None
+        assert runner.jockey == JOCKEYS[runner.jockey_id]
+        assert runner.trainer == TRAINERS[runner.trainer_id]
+        assert runner.owner == OWNERS[runner.owner_id]
+    assert len({r.jockey_id for r in runners}) > 30
+    assert len({r.owner_id for r in runners}) > 30
+    flat = {r.jockey_id for c in cards if c.race_type == "Flat" for r in c.runners}
+    jumps = {r.jockey_id for c in cards if c.race_type != "Flat" for r in c.runners}
+    assert flat
+    assert jumps
+    assert not flat & jumps  # flat and jumps riders are different people
+
+
+@pytest.mark.parametrize("month", range(1, 13))
+def test_courses_race_their_real_codes_in_season(month: int) -> None:
+    courses = {course.name: course for course in COURSES}
+    start = datetime(2026, month, 14, 11, 0, tzinfo=UTC)
+    simulator = MarketSimulator(seed=month, start=start, races=10, bookmakers=1, meetings=6)
+    cards = list(simulator.racecards())
+    for _ in range(2 * 24):  # two days, so meetings come and go
+        cards += [e for e in simulator.advance(timedelta(minutes=30)) if isinstance(e, Racecard)]
+    seen = set()
+    for card in cards:
+        course = courses[card.course]
+        seen.add(card.course)
+        code = course.races(card.off_dt.month)
+        assert code is not None, (card.course, card.off_dt)  # no meetings out of season
+        if card.race_type == "Flat":
+            assert code == "Flat" or card.off_dt.month != start.month, card.course
+        else:
+            assert card.race_type in ("Hurdle", "Chase")
+            assert code == "Jumps" or card.off_dt.month != start.month, card.course
+        if card.surface == "AW":
+            assert card.race_type == "Flat"
+            assert card.going == "Standard"
+        if card.course == "Newmarket":
+            assert card.race_type == "Flat"  # no jump races at Newmarket
+        if card.surface == "Turf" and card.off_dt.month == 12:
+            assert card.race_type != "Flat"  # no December flat turf
+    assert len(seen) >= 8
+    if month in (6, 7):
+        assert any(courses[c].code == "flat" and courses[c].surface == "Turf" for c in seen)
+    if month in (12, 1):
+        assert "Newmarket" not in seen
+
+
+def test_suspensions_give_reasons_that_fit_the_moment() -> None:
+    events = list(simulate(2, hours=12, races=8, bookmakers=2))
+    cards: dict[str, Racecard] = {}
+    reasons: Counter[str] = Counter()
+    for event in events:
+        if isinstance(event, Racecard):
+            cards[event.race_id] = event
+        elif isinstance(event, MarketState) and event.status is MarketStatus.SUSPENDED:
+            assert event.reason
+            kind = event.reason.split(":")[0] if ":" in event.reason else event.reason
+            to_off = (cards[event.race_id].off_dt - event.source_time).total_seconds()
+            if kind in ("late non-runner", "vet's check") or "loose" in kind:
+                assert to_off < 900, event.reason
+            if kind == "non-runner":
+                assert to_off >= 900
+            reasons[kind.split(" to ")[0] if kind.startswith("going") else kind] += 1
+            if event.reason.startswith("going changed"):
+                assert cards[event.race_id].surface == "Turf"
+        elif isinstance(event, MarketState) and event.status is MarketStatus.RESULT:
+            assert event.reason in ("weighed in", "photo finish; weighed in")
+    assert {"jockey change", "going changed", "non-runner", "late non-runner"} <= set(reasons)
+    results = [e for e in events if isinstance(e, MarketState) and e.status is MarketStatus.RESULT]
+    assert any(e.reason == "photo finish; weighed in" for e in results)
