@@ -250,7 +250,8 @@ async def _build_book(
     for row in quotes.result():
         by_runner.setdefault(row["horse_id"], {})[row["bookmaker_id"]] = _quote(row, odds_format)
     analytics = {r["horse_id"]: r for r in runner_analytics.result()} if live else {}
-    core = {} if analytics else _core_numbers(runners.result(), by_runner)
+    unanalysed = [r for r in runners.result() if r["horse_id"] not in analytics]
+    core = _core_numbers(runners.result(), by_runner) if unanalysed else {}
     book_runners = [
         _book_runner(
             runner,
@@ -283,8 +284,10 @@ def _book_runner(
     analytics: asyncpg.Record | None,
     core: dict[str, Any],
 ) -> BookRunner:
-    """The worker's numbers when it has analysed the race, else the market core's."""
-    fields: dict[str, Any] = dict(core)
+    """The worker's numbers when it has analysed the race, else the market core's; a runner
+    with no price at the instant asked has none."""
+    fields: dict[str, Any] = {"best_price": None, "best_books": [], "consensus_price": None}
+    fields.update(core)
     if analytics is not None:
         fields.update(
             best_price=analytics["best_price"],
