@@ -35,7 +35,7 @@ async def _publish(infra: BenchInfra, events: list[SimEvent]) -> None:
 
 
 async def _consumed(infra: BenchInfra, odds_events: int) -> None:
-    """Until the odds pipeline has stored the offsets after `odds_events` events."""
+    """Until the race pipeline has stored the offsets after `odds_events` events."""
     connection = await asyncpg.connect(infra.database_url)
     query = "SELECT coalesce(sum(next_offset), 0) FROM stream_offsets WHERE topic = $1"
     try:

@@ -53,11 +53,6 @@ def producer_send(app: faust.App) -> Send:
     return send
 
 
-class BoardReset(Exception):
-    """The board went back to its stored state before the changes a reference agent waited on
-    were stored (the odds pipeline isolating a batch PostgreSQL refused): apply them again."""
-
-
 @dataclass
 class MarketFeeds:
     """The board and the analytics topics it publishes to."""

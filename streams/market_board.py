@@ -1,13 +1,13 @@
 """Every race's market and every bookmaker's coverage, updated per event, read out per batch.
 
-The odds pipeline and the reference agents feed events in and store each changed race's header
-with their rows; this class is pure (no I/O), so the golden test can replay a day through
+The race pipeline feeds events in (prices, cards, market states) and stores each changed race's
+header with its rows; this class is pure (no I/O), so the golden test can replay a day through
 exactly the code the worker runs.
 
 State changes on every event; analytics are computed at most once per race per `interval`
 (wall clock) when the caller passes one: at thousands of events per second recomputing a race's
 whole market per event would cost more than everything else together. Races changed since their
-last analytics stay pending until due (the odds pipeline reads them out when events stop too),
+last analytics stay pending until due (the race pipeline reads them out when events stop too),
 and every race restored from PostgreSQL starts pending, so the analytics always converge on the
 state.
 

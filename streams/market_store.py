@@ -1,4 +1,4 @@
-"""The odds pipeline's state in PostgreSQL: consumed offsets and race headers, written with every
+"""The race pipeline's state in PostgreSQL: consumed offsets and race headers, written with every
 batch, and the market board restored from them (with the quotes in `odds_latest`) after a
 restart or a rebalance.
 

@@ -1,7 +1,7 @@
 """The price tables: every applied price in the history, and the newest price per (race,
 runner, bookmaker) with its story in `odds_latest`.
 
-Written by the odds pipeline (streams/odds_pipeline.py) in the same transaction as the analytics,
+Written by the race pipeline (streams/race_pipeline.py) in the same transaction as the analytics,
 the race headers and the consumed offsets. The history is stored one row per applied event, its
 applied prices in one JSON array (`odds_history_events`, read one row per price through the
 `odds_history` view): a quarter of the rows and index entries (sql/0009). The board applies each

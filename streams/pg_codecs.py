@@ -1,6 +1,6 @@
 """Binary codecs for `timestamptz`, `numeric`, `json` and `jsonb` on the sinks' connections.
 
-The odds pipeline COPYs two rows per price, and asyncpg's generic encoders cost more than all the
+The race pipeline COPYs two rows per price, and asyncpg's generic encoders cost more than all the
 other columns together: about 1.5 µs per timestamp (timezone arithmetic on datetime objects) and
 3 µs per numeric given as text (a `Decimal` built and taken apart digit by digit). Here a
 timestamp may be given as integer microseconds since the Unix epoch, the board's own clock (one

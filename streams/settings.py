@@ -19,8 +19,9 @@ class StreamsSettings(ConnectionSettings):
     app_id: str = Field(default="darkhorses-streams", description="Faust app id / consumer group.")
     store: str = Field(
         default="memory://",
-        description="Faust's table store. The streams keep no Faust table: the odds pipeline's "
-        "state is in PostgreSQL, written with its rows (streams/market_store.py).",
+        description="Faust's table store: of the bookmaker-parts table alone (changelog-backed, "
+        "streams/bookmakers.py); the race pipeline's state is in PostgreSQL, written with its "
+        "rows (streams/market_store.py).",
     )
     data_dir: Path = Field(
         default=Path(".cache/faust"), description="Faust's working files, one folder per app id."
@@ -41,7 +42,7 @@ class StreamsSettings(ConnectionSettings):
     batch_events: int = Field(
         default=10_000,
         ge=1,
-        description="Most events per batch (odds pipeline and agents). Only a backlog fills "
+        description="Most events per batch (race pipeline and agents). Only a backlog fills "
         "one: live, a batch is what arrived within the flush interval. Fewer, bigger "
         "transactions catch up faster (bench: 5000 against 2000, +35-50% prices/s), and a "
         "quote changed twice in one is written once (10,000 against 5000: PostgreSQL CPU "

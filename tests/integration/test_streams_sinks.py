@@ -168,7 +168,7 @@ async def test_results_historical_odds_reference_and_statistics(
 
 
 async def test_a_wrong_guess_about_stored_quotes_is_written_as_upserts(infra: Infra) -> None:
-    """The odds pipeline COPYs new quotes and updates stored ones; when a row proves the board
+    """The race pipeline COPYs new quotes and updates stored ones; when a row proves the board
     wrong (a new quote already there, a stored one missing), the batch is written as upserts."""
     board = MarketBoard(AnalyticsParams())
     race = f"rac_guess_{uuid.uuid4().hex[:6]}"
